@@ -1,0 +1,683 @@
+"""scikit-learn estimators for neural optimal transport by fixed-point training."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.helper import predefined_split
+
+from skfpot._training import (
+    FixedPointNet,
+    TrainingDivergedError,
+    TrainingMonitor,
+    UnpairedBatches,
+    UnpairedData,
+    ValidationBatches,
+)
+from skfpot.core.losses import backward_map, forward_map
+from skfpot.core.potentials import ACTIVATIONS, MLPPotential
+
+__all__ = ["FixedPointOT"]
+
+#: held-out samples per side used for the validation dual (at most)
+_MAX_VALIDATION = 4096
+#: rows per chunk in transform / inverse_transform / score
+_CHUNK = 8192
+_SOLVER_STEP = {"lbfgs": 1.0, "damped": 0.5}
+
+
+def _resolve_device(device) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; "
+            "use device='auto' or 'cpu'"
+        )
+    return dev
+
+
+class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of the unconditional and class-conditional estimators.
+
+    Subclasses provide the class labels (or ``None``) of every sample; all the
+    data handling, training and the solves live here.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "quadratic": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"cosine", "constant"})],
+        "fixed_point_solver": [StrOptions(set(_SOLVER_STEP))],
+        "fixed_point_memory": [Interval(Integral, 1, None, closed="left")],
+        "fixed_point_tol": [Interval(Real, 0, None, closed="neither")],
+        "fixed_point_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "eval_interval": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(256, 256, 256),
+        activation="silu",
+        quadratic=True,
+        max_iter=4000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        learning_rate_schedule="cosine",
+        fixed_point_solver="lbfgs",
+        fixed_point_memory=8,
+        fixed_point_tol=1e-5,
+        fixed_point_max_iter=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        eval_interval=100,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.quadratic = quadratic
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate_schedule = learning_rate_schedule
+        self.fixed_point_solver = fixed_point_solver
+        self.fixed_point_memory = fixed_point_memory
+        self.fixed_point_tol = fixed_point_tol
+        self.fixed_point_max_iter = fixed_point_max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.eval_interval = eval_interval
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------- subclass hooks
+    def _module_kwargs(self) -> dict:
+        """Extra keyword arguments of :class:`MLPPotential`."""
+        return {}
+
+    # ------------------------------------------------------------- validation
+    def _check_hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            sizes = None
+        if sizes is None or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, "
+                f"got {self.hidden_layer_sizes!r}"
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _validate_target(self, Y, name="Y") -> np.ndarray:
+        if Y is None:
+            raise ValueError(
+                f"{type(self).__name__}.fit requires the target sample {name} "
+                "(a 2-D array of target points, unpaired with X); got None"
+            )
+        Y = check_array(
+            Y,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            input_name=name,
+            estimator=self,
+        )
+        if Y.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {self.n_features_in_} features but {name} has "
+                f"{Y.shape[1]} features; source and target samples must live "
+                "in the same space"
+            )
+        return Y
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None):
+        """Train on validated float arrays; class arrays are int codes."""
+        sizes = self._check_hidden_sizes()
+        device = _resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+
+        # Exact reparametrisation: translate each sample to mean zero and scale
+        # both by one common factor (the OT map is equivariant under these).
+        self.mean_source_ = X.mean(axis=0)
+        self.mean_target_ = Y.mean(axis=0)
+        xc, yc = X - self.mean_source_, Y - self.mean_target_
+        var = (xc.var(axis=0).sum() + yc.var(axis=0).sum()) / (2 * X.shape[1])
+        self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
+
+        def to_t(a, dtype=torch.float32):
+            return None if a is None else torch.as_tensor(a, dtype=dtype).to(device)
+
+        xs = to_t(xc / self.scale_)
+        ys = to_t(yc / self.scale_)
+        cx, cy = to_t(x_classes, torch.long), to_t(y_classes, torch.long)
+        wx, wy = to_t(x_weight), to_t(y_weight)
+        # ½E|X − Y|² under independence, in normalised units: a dual bound
+        bound = 0.5 * float((xs**2).sum(1).mean() + (ys**2).sum(1).mean())
+
+        train, valid = self._split(xs, ys, cx, cy, wx, wy, rng)
+        net = self._make_net(sizes, device, train, valid, seed, bound)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            try:
+                net.fit(train, None)
+            except TrainingDivergedError as exc:
+                self._recover(net, exc)
+        monitor = dict(net.callbacks_)["monitor"]
+        self.module_ = net.module_.cpu().eval()
+        self.device_ = device
+        self.history_ = net.history
+        self.n_iter_ = monitor.step_
+        self.loss_curve_ = list(monitor.losses_)
+        self.fixed_point_n_evals_ = np.asarray(monitor.evals_)
+        self.fixed_point_converged_ = np.asarray(monitor.converged_)
+        if valid is not None:
+            self.validation_scores_ = [
+                -v for v in net.history[:, "valid_loss"] if v is not None
+            ]
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        if self.n_iter_ == self.max_iter and self.fixed_point_converged_.size:
+            late = self.fixed_point_converged_[-max(1, self.n_iter_ // 5) :]
+            miss = 1.0 - float(late.mean())
+            if miss > 0.01:
+                warnings.warn(
+                    f"{miss:.1%} of the fixed-point solves in the last 20% of "
+                    f"training did not reach fixed_point_tol="
+                    f"{self.fixed_point_tol} within fixed_point_max_iter="
+                    f"{self.fixed_point_max_iter}; the dual gradient is biased. "
+                    "Increase fixed_point_max_iter.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        return self
+
+    def _split(self, xs, ys, cx, cy, wx, wy, rng):
+        full = UnpairedData(xs, ys, cx, cy, wx, wy)
+        if not self.early_stopping:
+            return full, None
+
+        def cut(n):
+            n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
+            if n - n_valid < 1:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no "
+                    f"training sample out of {n}; lower it or set "
+                    "early_stopping=False"
+                )
+            perm = torch.as_tensor(rng.permutation(n), device=xs.device)
+            return perm[n_valid:], perm[:n_valid]
+
+        tx, vx = cut(len(xs))
+        ty, vy = cut(len(ys))
+        return full.batch_subset(tx, ty), full.batch_subset(vx, vy)
+
+    def _make_net(self, sizes, device, train, valid, seed, bound):
+        cbs = [("monitor", TrainingMonitor(bound))]
+        if self.learning_rate_schedule == "cosine":
+            cbs.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        torch.optim.lr_scheduler.CosineAnnealingLR,
+                        T_max=self.max_iter,
+                        step_every="batch",
+                    ),
+                )
+            )
+        if valid is not None:
+            cbs.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print,
+                    ),
+                )
+            )
+        if self.verbose:
+            cbs.append(("progress", ProgressBar(batches_per_epoch="auto")))
+        return FixedPointNet(
+            MLPPotential,
+            module__n_features=train.x.shape[1],
+            module__hidden_layer_sizes=sizes,
+            module__activation=self.activation,
+            module__quadratic=self.quadratic,
+            **{f"module__{k}": v for k, v in self._module_kwargs().items()},
+            criterion=torch.nn.Identity,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            max_epochs=math.ceil(self.max_iter / self.eval_interval),
+            batch_size=self.batch_size,
+            iterator_train=UnpairedBatches,
+            iterator_train__steps_per_pass=self.eval_interval,
+            iterator_train__max_steps=self.max_iter,
+            iterator_train__seed=seed,
+            iterator_valid=ValidationBatches,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=cbs,
+            device=device,
+            verbose=int(self.verbose),
+            solver_options=self._solver_options(),
+        )
+
+    def _solver_options(self) -> dict:
+        return {
+            "method": self.fixed_point_solver,
+            "memory": self.fixed_point_memory,
+            "step_size": _SOLVER_STEP[self.fixed_point_solver],
+            "tol": self.fixed_point_tol,
+            "max_iter": self.fixed_point_max_iter,
+        }
+
+    def _recover(self, net, exc):
+        monitor = dict(net.callbacks_)["monitor"]
+        if monitor.last_good_ is None:
+            raise TrainingDivergedError(
+                f"{exc} before any evaluation interval completed, so there are no "
+                "good weights to restore. Lower learning_rate_init or raise "
+                "fixed_point_max_iter.",
+                exc.step,
+            ) from exc
+        net.module_.load_state_dict(monitor.last_good_)
+        warnings.warn(
+            f"{exc}; stopped and restored the weights of step "
+            f"{monitor.last_good_step_}. Lower learning_rate_init or raise "
+            "fixed_point_max_iter.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    # ---------------------------------------------------------------- mapping
+    def _check_input(self, X, name="X"):
+        check_is_fitted(self)
+        if name == "X":
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        else:
+            X = check_array(
+                X, dtype=[np.float64, np.float32], input_name=name, estimator=self
+            )
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"{name} has {X.shape[1]} features, but "
+                    f"{type(self).__name__} is expecting {self.n_features_in_} "
+                    "features as input"
+                )
+        return X
+
+    def _compute_device(self) -> torch.device:
+        if self.device_.type == "cuda" and not torch.cuda.is_available():
+            return torch.device("cpu")
+        return self.device_
+
+    def _chunks(self, fn, A, classes):
+        """Apply ``fn(module, a, k)`` to row chunks of ``A``, in parallel."""
+        device = self._compute_device()
+        module = copy.deepcopy(self.module_).to(device)
+        starts = range(0, len(A), _CHUNK)
+
+        def run(i):
+            a = torch.as_tensor(A[i : i + _CHUNK], dtype=torch.float32, device=device)
+            k = None
+            if classes is not None:
+                k = torch.as_tensor(classes[i : i + _CHUNK], device=device)
+            return fn(module, a, k)
+
+        if self.n_jobs in (None, 1) or len(starts) == 1:
+            return [run(i) for i in starts]
+        return Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(run)(i) for i in starts
+        )
+
+    def _forward(self, X, classes=None) -> np.ndarray:
+        xs = (X - self.mean_source_) / self.scale_
+        parts = self._chunks(
+            lambda m, a, k: forward_map(m, a, k).cpu().numpy(), xs, classes
+        )
+        out = np.concatenate(parts).astype(np.float64)
+        return (self.mean_target_ + self.scale_ * out).astype(X.dtype, copy=False)
+
+    def _backward(self, Y, classes=None) -> tuple[np.ndarray, np.ndarray]:
+        ys = (Y - self.mean_target_) / self.scale_
+        opts = self._solver_options()
+
+        def solve(m, a, k):
+            r = backward_map(m, a, k, **opts)
+            return r.x.cpu().numpy(), r.converged.cpu().numpy()
+
+        parts = self._chunks(solve, ys, classes)
+        x = np.concatenate([p[0] for p in parts]).astype(np.float64)
+        converged = np.concatenate([p[1] for p in parts])
+        miss = 1.0 - converged.mean()
+        if miss > 0:
+            warnings.warn(
+                f"the fixed-point solve did not converge for {miss:.2%} of the "
+                f"samples ({int((~converged).sum())} of {len(converged)}) within "
+                f"fixed_point_max_iter={self.fixed_point_max_iter} at "
+                f"fixed_point_tol={self.fixed_point_tol}; their inverse images "
+                "are approximate",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        x = (self.mean_source_ + self.scale_ * x).astype(Y.dtype, copy=False)
+        return x, converged
+
+    def _psi(self, Z, classes=None) -> np.ndarray:
+        """Potential ψ = ½|·|² − φ in the user's coordinates (float64)."""
+        zs = (Z - self.mean_source_) / self.scale_
+        parts = self._chunks(
+            lambda m, a, k: m.psi(a, k).detach().cpu().numpy(), zs, classes
+        )
+        psi_n = np.concatenate(parts).astype(np.float64)
+        return Z @ self.mean_target_ + self.scale_**2 * psi_n
+
+    def _dual(
+        self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
+    ) -> float:
+        x_hat, _ = self._backward(Y, y_classes)
+        x_hat = x_hat.astype(np.float64)
+        X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+
+        def phi(Z, k):
+            return 0.5 * (Z * Z).sum(1) - self._psi(Z, k)
+
+        phi_c = 0.5 * ((x_hat - Y64) ** 2).sum(1) - phi(x_hat, y_classes)
+        return float(
+            np.average(phi(X64, x_classes), weights=x_weight)
+            + np.average(phi_c, weights=y_weight)
+        )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "module_" in state:  # always pickle a CPU module
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class FixedPointOT(_BaseFixedPointOT):
+    """Neural optimal transport map learned by fixed-point optimization.
+
+    One neural potential φ is trained on the Kantorovich dual of the quadratic
+    transport cost between an unpaired source sample ``X`` and target sample
+    ``Y``. Its c-transform is computed as a proximal fixed-point problem, and
+    the envelope theorem gives the training gradient without differentiating
+    through the solver. The forward map ``T(x) = x − ∇φ(x)`` (source → target)
+    and the backward map ``S(y) = argmin_x ½|x − y|² − φ(x)`` (target → source,
+    the fixed point of ``x = y + ∇φ(x)``) both come from the one network.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 256, 256)
+        Widths of the hidden layers of the potential's multilayer perceptron.
+    activation : {"silu", "softplus", "tanh"}, default="silu"
+        Smooth activation of the perceptron.
+    quadratic : bool, default=True
+        Add a learned quadratic and linear part to the potential (its
+        gradient is an affine map). It starts at the identity map, captures
+        the affine component of the transport exactly and preconditions the
+        fixed-point solves.
+    max_iter : int, default=4000
+        Number of optimizer steps (one step = one minibatch of X and one of Y).
+    batch_size : int, default=256
+        Rows of X and of Y per minibatch.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    learning_rate_schedule : {"cosine", "constant"}, default="cosine"
+        Cosine decay of the learning rate to zero over ``max_iter`` steps, or
+        a constant rate.
+    fixed_point_solver : {"lbfgs", "damped"}, default="lbfgs"
+        Iteration of the c-transform solve: the damped proximal fixed-point
+        step accelerated by a limited-memory quasi-Newton model (``"lbfgs"``)
+        or the plain damped step (``"damped"``, step 0.5). Both backtrack per
+        sample on the inner objective, which keeps the solve bounded.
+    fixed_point_memory : int, default=8
+        Secant pairs kept by the ``"lbfgs"`` solver.
+    fixed_point_tol : float, default=1e-5
+        A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
+        standardised data) falls below this value.
+    fixed_point_max_iter : int, default=100
+        Iteration cap per sample of each solve.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
+        evaluate the dual on them every ``eval_interval`` steps, stop when it
+        has not improved by ``tol`` for ``n_iter_no_change`` evaluations, and
+        restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of each sample held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in evaluations.
+    tol : float, default=1e-4
+        Smallest improvement of the held-out dual (standardised units) that
+        counts for early stopping.
+    eval_interval : int, default=100
+        Optimizer steps between two evaluations (and log lines).
+    device : str or torch.device, default="auto"
+        Torch device of the training; ``"auto"`` picks CUDA when available.
+    n_jobs : int, default=None
+        Threads that map row chunks in parallel in ``transform``,
+        ``inverse_transform`` and ``score`` (``None`` means 1).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the validation split and the minibatches.
+        The caller's global NumPy and torch random states are left untouched.
+    verbose : int, default=0
+        Print a progress bar and a log line per evaluation when positive.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained potential (on the CPU; it works in standardised units).
+    mean_source_, mean_target_ : ndarray of shape (n_features,)
+        Means of X and Y used to standardise.
+    scale_ : float
+        Common scale used to standardise X and Y.
+    n_iter_ : int
+        Optimizer steps run.
+    loss_curve_ : list of float
+        Negative dual on each training minibatch (biased low; see Notes).
+    validation_scores_ : list of float or None
+        Held-out dual after every evaluation interval (standardised units).
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its weights are the ones kept.
+    fixed_point_n_evals_ : ndarray of shape (n_iter_,)
+        Mean evaluations of ∇φ per sample in the solve of every step.
+    fixed_point_converged_ : ndarray of shape (n_iter_,)
+        Share of samples that reached ``fixed_point_tol`` at every step.
+    history_ : skorch.History
+        The skorch training history (per evaluation interval).
+    device_ : torch.device
+        Device used for training.
+    n_features_in_ : int
+        Number of features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    ClassConditionalFixedPointOT : One map per class from a single potential.
+
+    Notes
+    -----
+    With the quadratic cost ``c(x, y) = ½|x − y|²`` the dual reads
+    ``½W₂²(μ, ν) = max_φ E_μ φ(X) + E_ν φ^c(Y)`` with the c-transform
+    ``φ^c(y) = min_x ½|x − y|² − φ(x)``. Its minimiser solves the fixed-point
+    equation ``x = y + ∇φ(x)``, found by a safeguarded, quasi-Newton
+    accelerated proximal iteration. Danskin's envelope theorem gives
+    ``∇_θ φ^c(y) = −∇_θ φ(x̂)`` at the solution ``x̂``, so training back-
+    propagates through two evaluations of φ only. At the optimum
+    ``½|x|² − φ`` is convex and Brenier's theorem makes ``T = ∇(½|·|² − φ)``
+    the optimal map and ``S = T⁻¹``.
+
+    The data are standardised internally (each sample centred, both scaled by
+    one common factor); OT maps commute with these operations, so this changes
+    nothing but the conditioning.
+
+    ``fit`` takes two *unpaired* samples of possibly different lengths. A
+    scikit-learn :class:`~sklearn.pipeline.Pipeline` passes ``y`` to every step
+    and cross-validation slices it by the rows of ``X``, so in a Pipeline use a
+    fitted map as a frozen step (:class:`~sklearn.frozen.FrozenEstimator`); for
+    domain adaptation see :mod:`skfpot.skada`.
+
+    References
+    ----------
+    .. [1] Park, Gelphman, Osher and Wu Fung, "Implicit Neural Optimal Transport
+       via Fixed-Point Optimization", arXiv:2605.10792, 2026.
+    .. [2] Brenier, "Polar factorization and monotone rearrangement of
+       vector-valued functions", Comm. Pure Appl. Math., 1991.
+    .. [3] Makkuva, Taghvaei, Oh and Lee, "Optimal transport mapping via input
+       convex neural networks", ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfpot import FixedPointOT
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2))
+    >>> Y = 2.0 * rng.normal(size=(400, 2)) + 3.0
+    >>> ot = FixedPointOT(hidden_layer_sizes=(32,), max_iter=300,
+    ...                   random_state=0).fit(X, Y)
+    >>> ot.transform(X[:3]).round(1)
+    array([[3.3, 2.7],
+           [5.4, 3.1],
+           [4.8, 4.9]])
+    >>> np.allclose(ot.inverse_transform(ot.transform(X[:3])), X[:3], atol=1e-3)
+    True
+    """
+
+    def fit(self, X, Y):
+        """Learn the transport map from the source sample X to the target Y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source sample.
+        Y : array-like of shape (m_samples, n_features)
+            Target sample; unpaired with X, ``m_samples`` may differ.
+
+        Returns
+        -------
+        self : FixedPointOT
+            The fitted estimator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        Y = self._validate_target(Y)
+        return self._fit(X, Y)
+
+    def fit_transform(self, X, Y):
+        """Fit, then map X to the target domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source sample.
+        Y : array-like of shape (m_samples, n_features)
+            Target sample.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            ``T(X)``.
+        """
+        return self.fit(X, Y).transform(X)
+
+    def transform(self, X):
+        """Map source points to the target domain, ``T(x) = x − ∇φ(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source points.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Transported points, in the input's float dtype.
+        """
+        return self._forward(self._check_input(X))
+
+    def inverse_transform(self, Y):
+        """Map target points back to the source domain (the fixed point).
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_samples, n_features)
+            Target points.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            ``S(y) = argmin_x ½|x − y|² − φ(x)``, in the input's float dtype.
+            A :class:`~sklearn.exceptions.ConvergenceWarning` names the share
+            of samples whose solve did not converge.
+        """
+        return self._backward(self._check_input(Y, "Y"))[0]
+
+    def score(self, X, Y):
+        """Dual estimate of ½W₂²(μ, ν) on the samples X and Y.
+
+        ``mean φ(X) + mean φ^c(Y)``. With held-out samples and converged
+        solves it estimates ½W₂² from below (weak duality); on the training
+        samples it is biased upward.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source sample.
+        Y : array-like of shape (m_samples, n_features)
+            Target sample.
+
+        Returns
+        -------
+        score : float
+            The dual estimate (greater is better).
+        """
+        return self._dual(self._check_input(X), self._check_input(Y, "Y"))

@@ -1,0 +1,217 @@
+"""Private skorch glue: unpaired minibatches and the envelope-gradient step.
+
+Training length is counted in optimizer steps. skorch's "epoch" is used as an
+*evaluation interval*: ``eval_interval`` optimizer steps on random unpaired
+minibatches of X and Y, followed by one evaluation of the dual on held-out
+samples (which drives early stopping and the printed log).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+
+from skfpot.core.losses import backward_map, dual_loss
+
+__all__ = [
+    "FixedPointNet",
+    "TrainingDivergedError",
+    "TrainingMonitor",
+    "UnpairedBatches",
+    "UnpairedData",
+]
+
+
+class UnpairedData(torch.utils.data.Dataset):
+    """Two in-memory samples of different lengths (and optional class labels
+    and per-sample weights). Never indexed per item: batches are sliced."""
+
+    def __init__(
+        self, x, y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
+    ):
+        self.x, self.y = x, y
+        self.x_classes, self.y_classes = x_classes, y_classes
+        self.x_weight, self.y_weight = x_weight, y_weight
+
+    def __len__(self) -> int:
+        return max(len(self.x), len(self.y))
+
+    def __getitem__(self, i):  # pragma: no cover - batches are sliced instead
+        raise TypeError("UnpairedData is sliced in batches, not indexed")
+
+    def batch_subset(self, ix, iy) -> UnpairedData:
+        """A new dataset of the rows ``ix`` of X and ``iy`` of Y."""
+        return UnpairedData(*self.batch(ix, iy))
+
+    def batch(self, ix, iy) -> tuple:
+        """The minibatch of rows ``ix`` of X and rows ``iy`` of Y."""
+
+        def take(t, i):
+            return None if t is None else t[i]
+
+        return (
+            self.x[ix],
+            self.y[iy],
+            take(self.x_classes, ix),
+            take(self.y_classes, iy),
+            take(self.x_weight, ix),
+            take(self.y_weight, iy),
+        )
+
+
+class UnpairedBatches:
+    """Iterator over random unpaired minibatches.
+
+    One ``UnpairedBatches`` lives for one call of ``fit``: each pass yields
+    ``steps_per_pass`` batches until ``max_steps`` batches were drawn in total.
+    X and Y rows are drawn without replacement within a sweep of each sample
+    (independent shuffles, so pairs never repeat systematically).
+    """
+
+    def __init__(
+        self,
+        dataset: UnpairedData,
+        batch_size: int,
+        *,
+        steps_per_pass: int,
+        max_steps: int,
+        seed: int,
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.steps_per_pass = steps_per_pass
+        self.remaining = max_steps
+        device = dataset.x.device
+        self._gen = torch.Generator(device="cpu").manual_seed(seed)
+        self._device = device
+        self._streams = {}
+
+    def _next_rows(self, key: str, n: int) -> torch.Tensor:
+        b = min(self.batch_size, n)
+        perm, pos = self._streams.get(key, (None, n))
+        if pos + b > n:
+            perm, pos = torch.randperm(n, generator=self._gen), 0
+        self._streams[key] = (perm, pos + b)
+        return perm[pos : pos + b].to(self._device)
+
+    def __iter__(self):
+        n_steps = min(self.steps_per_pass, self.remaining)
+        for _ in range(n_steps):
+            self.remaining -= 1
+            ix = self._next_rows("x", len(self.dataset.x))
+            iy = self._next_rows("y", len(self.dataset.y))
+            yield self.dataset.batch(ix, iy)
+
+    def __len__(self) -> int:
+        return min(self.steps_per_pass, self.remaining)
+
+
+class ValidationBatches:
+    """The held-out samples as a single batch."""
+
+    def __init__(self, dataset: UnpairedData, batch_size=None):
+        self.dataset = dataset
+
+    def __iter__(self):
+        ds = self.dataset
+        yield ds.batch(slice(None), slice(None))
+
+
+class TrainingDivergedError(RuntimeError):
+    """The dual objective became non-finite or exceeded its upper bound."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+class TrainingMonitor(Callback):
+    """Fixed-point diagnostics, divergence detection and a last-good snapshot.
+
+    ``bound`` is an upper bound on the dual (½E|X − Y|² under the independent
+    coupling, from the data): an exact c-transform can never exceed it, so a
+    batch dual above ``10 × bound`` means the solver is being exploited.
+    """
+
+    def __init__(self, bound: float):
+        self.bound = bound
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = 0
+        self.last_good_ = None
+        self.last_good_step_ = None
+        self.evals_ = []
+        self.converged_ = []
+        self.losses_ = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epoch_start_ = len(self.losses_)
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        self.step_ += 1
+        loss = kwargs["loss"].item()
+        info = kwargs["y_pred"]
+        self.losses_.append(loss)
+        self.evals_.append(info.n_evals.float().mean().item())
+        self.converged_.append(info.converged.float().mean().item())
+        if not math.isfinite(loss) or -loss > 10.0 * self.bound:
+            raise TrainingDivergedError(
+                f"training diverged at optimizer step {self.step_}: the dual "
+                f"objective reached {-loss:.4g} (an exact c-transform keeps it "
+                f"below {self.bound:.4g})",
+                self.step_,
+            )
+
+    def on_epoch_end(self, net, **kwargs):
+        h = net.history
+        recent = slice(self.epoch_start_, None)
+        h.record("fp_evals", float(np.mean(self.evals_[recent])))
+        h.record("fp_converged", float(np.mean(self.converged_[recent])))
+        if all(math.isfinite(v) for v in self.losses_[recent]):
+            self.last_good_ = copy.deepcopy(net.module_.state_dict())
+            self.last_good_step_ = self.step_
+
+
+class FixedPointNet(NeuralNet):
+    """skorch net whose step is the envelope-gradient dual step.
+
+    ``solver_options`` are passed to :func:`skfpot.core.losses.backward_map`.
+    """
+
+    def __init__(self, module, *args, solver_options=None, **kwargs):
+        self.solver_options = solver_options or {}
+        super().__init__(module, *args, **kwargs)
+
+    def _solve_and_loss(self, batch):
+        x, y, xc, yc, xw, yw = batch
+        result = backward_map(self.module_, y, yc, **self.solver_options)
+        loss = dual_loss(
+            self.module_,
+            x,
+            y,
+            result.x,
+            x_classes=xc,
+            y_classes=yc,
+            x_weight=xw,
+            y_weight=yw,
+        )
+        return loss, result
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        loss, result = self._solve_and_loss(batch)
+        loss.backward()
+        return {"loss": loss, "y_pred": result}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            loss, result = self._solve_and_loss(batch)
+        return {"loss": loss, "y_pred": result}
