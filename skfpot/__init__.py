@@ -1,6 +1,14 @@
 """skfpot: neural optimal transport maps by fixed-point optimization."""
 
+from skfpot import datasets, metrics
+from skfpot._conditional import ClassConditionalFixedPointOT
 from skfpot._estimators import FixedPointOT
 
-__all__ = ["FixedPointOT", "__version__"]
+__all__ = [
+    "ClassConditionalFixedPointOT",
+    "FixedPointOT",
+    "__version__",
+    "datasets",
+    "metrics",
+]
 __version__ = "0.1.0"

@@ -28,6 +28,7 @@ from skfpot._training import (
 )
 from skfpot.core.losses import backward_map, forward_map
 from skfpot.core.potentials import ACTIVATIONS, MLPPotential
+from skfpot.metrics import gaussian_ot_matrix
 
 __all__ = ["FixedPointOT"]
 
@@ -60,7 +61,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "quadratic": ["boolean"],
+        "quadratic": [StrOptions({"gaussian", "identity", "none"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -85,7 +86,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(256, 256, 256),
         activation="silu",
-        quadratic=True,
+        quadratic="gaussian",
         max_iter=4000,
         batch_size=256,
         learning_rate_init=1e-3,
@@ -175,11 +176,18 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
 
-        # Exact reparametrisation: translate each sample to mean zero and scale
-        # both by one common factor (the OT map is equivariant under these).
-        self.mean_source_ = X.mean(axis=0)
-        self.mean_target_ = Y.mean(axis=0)
-        xc, yc = X - self.mean_source_, Y - self.mean_target_
+        # Exact reparametrisation: translate each sample (each class of each
+        # sample) to mean zero and scale all by one common factor; optimal maps
+        # are equivariant under these, so only the conditioning changes.
+        if x_classes is None:
+            self.mean_source_ = X.mean(axis=0)
+            self.mean_target_ = Y.mean(axis=0)
+        else:
+            k = range(int(x_classes.max()) + 1)
+            self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
+            self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
+        xc = X - self._class_rows(self.mean_source_, x_classes)
+        yc = Y - self._class_rows(self.mean_target_, y_classes)
         var = (xc.var(axis=0).sum() + yc.var(axis=0).sum()) / (2 * X.shape[1])
         self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
 
@@ -197,8 +205,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         net = self._make_net(sizes, device, train, valid, seed, bound)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
+            net.initialize()
+            if self.quadratic == "gaussian":
+                self._gaussian_init(net.module_, train)
             try:
-                net.fit(train, None)
+                net.partial_fit(train, None)
             except TrainingDivergedError as exc:
                 self._recover(net, exc)
         monitor = dict(net.callbacks_)["monitor"]
@@ -232,19 +243,39 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 )
         return self
 
+    @staticmethod
+    def _gaussian_init(module, train):
+        """Start the quadratic part of every class at the closed-form OT map
+        between Gaussians with the (standardised) training covariances."""
+        k_x, k_y = train.x_classes, train.y_classes
+        factors = []
+        for k in range(module.n_classes):
+            xk = train.x if k_x is None else train.x[k_x == k]
+            yk = train.y if k_y is None else train.y[k_y == k]
+            covs = []
+            for z in (xk, yk):
+                z = z.double().cpu().numpy()
+                cov = np.atleast_2d(np.cov(z, rowvar=False)) if len(z) > 1 else None
+                if cov is None or not np.all(np.isfinite(cov)):
+                    cov = np.eye(z.shape[1])
+                ridge = 1e-3 * max(np.trace(cov) / len(cov), 1e-12)
+                covs.append(cov + ridge * np.eye(len(cov)))
+            a = gaussian_ot_matrix(*covs)
+            w, v = np.linalg.eigh((a + a.T) / 2)
+            factors.append((v * np.sqrt(np.clip(w, 0.0, None))) @ v.T)
+        q = module.quad_factor
+        with torch.no_grad():
+            q.copy_(torch.as_tensor(np.stack(factors), dtype=q.dtype, device=q.device))
+
     def _split(self, xs, ys, cx, cy, wx, wy, rng):
         full = UnpairedData(xs, ys, cx, cy, wx, wy)
         if not self.early_stopping:
             return full, None
 
         def cut(n):
+            # at least one row each side (n >= 2 was checked)
             n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
-            if n - n_valid < 1:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no "
-                    f"training sample out of {n}; lower it or set "
-                    "early_stopping=False"
-                )
+            n_valid = min(n_valid, n - 1)
             perm = torch.as_tensor(rng.permutation(n), device=xs.device)
             return perm[n_valid:], perm[:n_valid]
 
@@ -285,7 +316,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             module__n_features=train.x.shape[1],
             module__hidden_layer_sizes=sizes,
             module__activation=self.activation,
-            module__quadratic=self.quadratic,
+            module__quadratic=self.quadratic != "none",
             **{f"module__{k}": v for k, v in self._module_kwargs().items()},
             criterion=torch.nn.Identity,
             optimizer=torch.optim.Adam,
@@ -372,16 +403,22 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             delayed(run)(i) for i in starts
         )
 
+    @staticmethod
+    def _class_rows(means, classes):
+        """The mean of every row's class (the one mean when unconditional)."""
+        return means if classes is None else means[classes]
+
     def _forward(self, X, classes=None) -> np.ndarray:
-        xs = (X - self.mean_source_) / self.scale_
+        xs = (X - self._class_rows(self.mean_source_, classes)) / self.scale_
         parts = self._chunks(
             lambda m, a, k: forward_map(m, a, k).cpu().numpy(), xs, classes
         )
-        out = np.concatenate(parts).astype(np.float64)
-        return (self.mean_target_ + self.scale_ * out).astype(X.dtype, copy=False)
+        out = self.scale_ * np.concatenate(parts).astype(np.float64)
+        out += self._class_rows(self.mean_target_, classes)
+        return out.astype(X.dtype, copy=False)
 
     def _backward(self, Y, classes=None) -> tuple[np.ndarray, np.ndarray]:
-        ys = (Y - self.mean_target_) / self.scale_
+        ys = (Y - self._class_rows(self.mean_target_, classes)) / self.scale_
         opts = self._solver_options()
 
         def solve(m, a, k):
@@ -402,17 +439,18 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        x = (self.mean_source_ + self.scale_ * x).astype(Y.dtype, copy=False)
-        return x, converged
+        x = self._class_rows(self.mean_source_, classes) + self.scale_ * x
+        return x.astype(Y.dtype, copy=False), converged
 
     def _psi(self, Z, classes=None) -> np.ndarray:
         """Potential ψ = ½|·|² − φ in the user's coordinates (float64)."""
-        zs = (Z - self.mean_source_) / self.scale_
+        zs = (Z - self._class_rows(self.mean_source_, classes)) / self.scale_
         parts = self._chunks(
             lambda m, a, k: m.psi(a, k).detach().cpu().numpy(), zs, classes
         )
         psi_n = np.concatenate(parts).astype(np.float64)
-        return Z @ self.mean_target_ + self.scale_**2 * psi_n
+        linear = (Z * self._class_rows(self.mean_target_, classes)).sum(1)
+        return linear + self.scale_**2 * psi_n
 
     def _dual(
         self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
@@ -460,11 +498,14 @@ class FixedPointOT(_BaseFixedPointOT):
         Widths of the hidden layers of the potential's multilayer perceptron.
     activation : {"silu", "softplus", "tanh"}, default="silu"
         Smooth activation of the perceptron.
-    quadratic : bool, default=True
-        Add a learned quadratic and linear part to the potential (its
-        gradient is an affine map). It starts at the identity map, captures
-        the affine component of the transport exactly and preconditions the
-        fixed-point solves.
+    quadratic : {"gaussian", "identity", "none"}, default="gaussian"
+        The learned quadratic and linear part of the potential (its gradient
+        is an affine map; it captures the affine component of the transport
+        exactly and preconditions the fixed-point solves). ``"gaussian"``
+        starts it at the closed-form optimal map between Gaussians with the
+        samples' means and covariances, ``"identity"`` at the identity map
+        (up to the translation between the means), ``"none"`` leaves it out.
+        The perceptron starts at zero, so training starts from that map.
     max_iter : int, default=4000
         Number of optimizer steps (one step = one minibatch of X and one of Y).
     batch_size : int, default=256
@@ -516,7 +557,8 @@ class FixedPointOT(_BaseFixedPointOT):
     module_ : torch.nn.Module
         The trained potential (on the CPU; it works in standardised units).
     mean_source_, mean_target_ : ndarray of shape (n_features,)
-        Means of X and Y used to standardise.
+        Means of X and Y used to standardise (one row per class,
+        ``(n_classes, n_features)``, in the class-conditional estimator).
     scale_ : float
         Common scale used to standardise X and Y.
     n_iter_ : int
@@ -584,10 +626,9 @@ class FixedPointOT(_BaseFixedPointOT):
     >>> Y = 2.0 * rng.normal(size=(400, 2)) + 3.0
     >>> ot = FixedPointOT(hidden_layer_sizes=(32,), max_iter=300,
     ...                   random_state=0).fit(X, Y)
-    >>> ot.transform(X[:3]).round(1)
-    array([[3.3, 2.7],
-           [5.4, 3.1],
-           [4.8, 4.9]])
+    >>> Z = ot.transform(X)
+    >>> Z.mean(axis=0).round(1), Z.std(axis=0).round(1)
+    (array([3., 3.]), array([2., 2.]))
     >>> np.allclose(ot.inverse_transform(ot.transform(X[:3])), X[:3], atol=1e-3)
     True
     """

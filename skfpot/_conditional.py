@@ -1,0 +1,324 @@
+"""Class-conditional transport: one potential, one map per class."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from skfpot._estimators import _BaseFixedPointOT
+
+__all__ = ["ClassConditionalFixedPointOT"]
+
+
+class ClassConditionalFixedPointOT(_BaseFixedPointOT):
+    """One neural potential φ(x, k) that transports every class k separately.
+
+    For labelled samples of a source law μ = Σ_k w_k μ_k and a target law
+    ν = Σ_k w_k ν_k, learns the optimal maps μ_k → ν_k of all classes at once
+    with a single class-conditional potential. The loss is the class-weighted
+    sum of the per-class Kantorovich duals; each class's c-transform is solved
+    with the class held fixed.
+
+    Parameters
+    ----------
+    conditioning : {"film", "embedding"}, default="film"
+        How the potential's perceptron sees the class: FiLM (a per-class scale
+        and shift of every hidden layer) or a class embedding added to the
+        first hidden layer. Each class always gets its own quadratic part.
+    class_weight : dict, "balanced" or None, default=None
+        Weights ``w_k`` of the per-class duals. ``None`` uses the classes'
+        shares of the source sample, ``"balanced"`` equal weights, a dict maps
+        each class label to a positive weight.
+    hidden_layer_sizes, activation, quadratic, max_iter, batch_size, \
+learning_rate_init, learning_rate_schedule, fixed_point_solver, \
+fixed_point_memory, fixed_point_tol, fixed_point_max_iter, early_stopping, \
+validation_fraction, n_iter_no_change, tol, eval_interval, device, n_jobs, \
+random_state, verbose
+        As in :class:`FixedPointOT`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (ints or strings) seen at fit.
+    class_weight_ : ndarray of shape (n_classes,)
+        The normalised weights ``w_k`` of the per-class duals.
+    module_, mean_source_, mean_target_, scale_, n_iter_, loss_curve_, \
+validation_scores_, best_validation_score_, fixed_point_n_evals_, \
+fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
+        As in :class:`FixedPointOT`.
+
+    See Also
+    --------
+    FixedPointOT : The unconditional estimator.
+
+    Notes
+    -----
+    The maps are ``T(x, k) = x − ∇ₓφ(x, k)`` and ``S(y, k) = argmin_x ½|x − y|²
+    − φ(x, k)``. Minibatches are drawn from the pooled samples; the per-sample
+    weights ``w_k / p_k`` (source) and ``w_k / q_k`` (target), with ``p_k`` and
+    ``q_k`` the class shares, make the minibatch loss an unbiased estimate of
+    ``−Σ_k w_k (E_{μ_k} φ(X, k) + E_{ν_k} φ^c(Y, k))``.
+
+    Inside a :class:`~sklearn.pipeline.Pipeline` the class arrays reach the
+    step by metadata routing: call ``sklearn.set_config(enable_metadata_routing
+    =True)``, ``set_transform_request(classes=True)`` on a fitted estimator,
+    wrap it in :class:`~sklearn.frozen.FrozenEstimator` and pass ``classes=...``
+    to the pipeline's ``transform`` / ``predict``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfpot import ClassConditionalFixedPointOT
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.integers(0, 2, 600)
+    >>> b = rng.integers(0, 2, 500)
+    >>> X = rng.normal(size=(600, 2)) + 4 * a[:, None]
+    >>> Y = rng.normal(size=(500, 2)) - 4 * b[:, None]
+    >>> ot = ClassConditionalFixedPointOT(hidden_layer_sizes=(32,), max_iter=300,
+    ...                                   random_state=0)
+    >>> ot = ot.fit(X, Y, x_classes=a, y_classes=b)
+    >>> ot.classes_
+    array([0, 1])
+    >>> Z = ot.transform(np.array([[0.0, 0.0], [4.0, 4.0]]), classes=[0, 1])
+    >>> Z.round(0)
+    array([[ 0.,  0.],
+           [-4., -4.]])
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseFixedPointOT._parameter_constraints,
+        "conditioning": [StrOptions({"film", "embedding"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        conditioning="film",
+        class_weight=None,
+        hidden_layer_sizes=(256, 256, 256),
+        activation="silu",
+        quadratic="gaussian",
+        max_iter=4000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        learning_rate_schedule="cosine",
+        fixed_point_solver="lbfgs",
+        fixed_point_memory=8,
+        fixed_point_tol=1e-5,
+        fixed_point_max_iter=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        eval_interval=100,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            quadratic=quadratic,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            learning_rate_schedule=learning_rate_schedule,
+            fixed_point_solver=fixed_point_solver,
+            fixed_point_memory=fixed_point_memory,
+            fixed_point_tol=fixed_point_tol,
+            fixed_point_max_iter=fixed_point_max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            eval_interval=eval_interval,
+            device=device,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.conditioning = conditioning
+        self.class_weight = class_weight
+
+    def _module_kwargs(self) -> dict:
+        return {"n_classes": len(self.classes_), "conditioning": self.conditioning}
+
+    # ------------------------------------------------------------ labels
+    @staticmethod
+    def _labels(labels, n, name, method):
+        if labels is None:
+            raise ValueError(
+                f"{name} is required by ClassConditionalFixedPointOT.{method}: pass "
+                f"{name}=<one label per row>. In a Pipeline, enable metadata "
+                "routing (sklearn.set_config(enable_metadata_routing=True)) and "
+                f"request it with set_{method}_request({name}=True)"
+            )
+        labels = column_or_1d(labels, warn=True)
+        if len(labels) != n:
+            raise ValueError(
+                f"{name} has {len(labels)} labels but the data has {n} rows"
+            )
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise ValueError(f"{name} contains NaN or infinite labels")
+        if labels.dtype.kind == "O" and any(v is None for v in labels):
+            raise ValueError(f"{name} contains missing (None) labels")
+        return labels
+
+    def _encode(self, labels, name):
+        unseen = np.setdiff1d(labels, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"{name} contains labels not seen during fit: {unseen.tolist()}; "
+                f"known classes are {self.classes_.tolist()}"
+            )
+        return np.searchsorted(self.classes_, labels)
+
+    def _weights(self, cx, cy):
+        k = len(self.classes_)
+        p = np.bincount(cx, minlength=k) / len(cx)
+        q = np.bincount(cy, minlength=k) / len(cy)
+        if self.class_weight is None:
+            w = p
+        elif isinstance(self.class_weight, str):
+            w = np.full(k, 1.0 / k)
+        else:
+            missing = set(self.classes_.tolist()) - set(self.class_weight)
+            extra = set(self.class_weight) - set(self.classes_.tolist())
+            if missing or extra:
+                raise ValueError(
+                    "class_weight must give a weight for every class and only "
+                    f"for them; missing {sorted(missing)}, unknown {sorted(extra)}"
+                )
+            w = np.array([self.class_weight[c] for c in self.classes_], float)
+            if not (np.all(np.isfinite(w)) and np.all(w > 0)):
+                raise ValueError(f"class_weight values must be positive, got {w}")
+        w = w / w.sum()
+        return w, (w / p)[cx], (w / q)[cy]
+
+    # ------------------------------------------------------------ API
+    def fit(self, X, Y, *, x_classes, y_classes):
+        """Learn one transport map per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source sample.
+        Y : array-like of shape (m_samples, n_features)
+            Target sample, unpaired with X.
+        x_classes : array-like of shape (n_samples,)
+            Class label of every row of X (ints or strings).
+        y_classes : array-like of shape (m_samples,)
+            Class label of every row of Y; the same set of classes as X.
+
+        Returns
+        -------
+        self : ClassConditionalFixedPointOT
+            The fitted estimator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        Y = self._validate_target(Y)
+        x_classes = self._labels(x_classes, len(X), "x_classes", "fit")
+        y_classes = self._labels(y_classes, len(Y), "y_classes", "fit")
+        classes = np.unique(x_classes)
+        only_x = np.setdiff1d(classes, y_classes)
+        only_y = np.setdiff1d(np.unique(y_classes), classes)
+        if only_x.size or only_y.size:
+            raise ValueError(
+                "every class must appear in both samples: classes only in "
+                f"x_classes {only_x.tolist()}, only in y_classes {only_y.tolist()}"
+            )
+        self.classes_ = classes
+        cx = self._encode(x_classes, "x_classes")
+        cy = self._encode(y_classes, "y_classes")
+        self.class_weight_, wx, wy = self._weights(cx, cy)
+        return self._fit(X, Y, cx, cy, wx, wy)
+
+    def transform(self, X, *, classes):
+        """Map source points of the given classes to the target domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source points.
+        classes : array-like of shape (n_samples,)
+            Class of every row.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            ``T(x, k) = x − ∇ₓφ(x, k)``, in the input's float dtype.
+        """
+        X = self._check_input(X)
+        k = self._encode(
+            self._labels(classes, len(X), "classes", "transform"), "classes"
+        )
+        return self._forward(X, k)
+
+    def inverse_transform(self, Y, *, classes):
+        """Map target points of the given classes back to the source domain.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_samples, n_features)
+            Target points.
+        classes : array-like of shape (n_samples,)
+            Class of every row.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            ``S(y, k)``, the fixed point of ``x = y + ∇ₓφ(x, k)``.
+        """
+        Y = self._check_input(Y, "Y")
+        k = self._encode(
+            self._labels(classes, len(Y), "classes", "inverse_transform"), "classes"
+        )
+        return self._backward(Y, k)[0]
+
+    def fit_transform(self, X, Y, *, x_classes, y_classes):
+        """Fit, then map X to the target domain class by class.
+
+        Parameters
+        ----------
+        X, Y, x_classes, y_classes
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            ``T(X, x_classes)``.
+        """
+        self.fit(X, Y, x_classes=x_classes, y_classes=y_classes)
+        return self.transform(X, classes=x_classes)
+
+    def score(self, X, Y, *, x_classes, y_classes):
+        """Class-weighted dual estimate of Σ_k w_k ½W₂²(μ_k, ν_k).
+
+        Parameters
+        ----------
+        X, Y, x_classes, y_classes
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        score : float
+            The dual estimate (greater is better).
+        """
+        check_is_fitted(self)
+        X, Y = self._check_input(X), self._check_input(Y, "Y")
+        cx = self._encode(
+            self._labels(x_classes, len(X), "x_classes", "score"), "x_classes"
+        )
+        cy = self._encode(
+            self._labels(y_classes, len(Y), "y_classes", "score"), "y_classes"
+        )
+        w = self.class_weight_
+        p = np.bincount(cx, minlength=len(w)) / len(cx)
+        q = np.bincount(cy, minlength=len(w)) / len(cy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wx, wy = (w / p)[cx], (w / q)[cy]
+        return self._dual(X, Y, cx, cy, wx, wy)

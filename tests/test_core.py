@@ -1,0 +1,226 @@
+"""The pure-torch core: potentials, fixed-point solver, envelope gradient."""
+
+import ast
+import math
+import pathlib
+
+import pytest
+import torch
+
+from skfpot.core import (
+    SOLVERS,
+    MLPPotential,
+    backward_map,
+    dual_loss,
+    forward_map,
+    solve_c_transform,
+)
+
+CORE = pathlib.Path(__file__).parents[1] / "skfpot" / "core"
+
+
+def _perturbed(d=4, n_classes=1, conditioning="film", activation="silu", seed=0):
+    torch.manual_seed(seed)
+    pot = MLPPotential(
+        d,
+        (16, 16),
+        n_classes=n_classes,
+        conditioning=conditioning,
+        activation=activation,
+    )
+    with torch.no_grad():  # move away from the identity initialisation
+        pot.out.normal_(0.0, 0.05)
+        pot.quad_factor.add_(0.05 * torch.randn_like(pot.quad_factor))
+        pot.linear.normal_(0.0, 0.2)
+        if pot.film_scale is not None:
+            for p in pot.film_scale:
+                p.add_(0.2 * torch.randn_like(p))
+    return pot
+
+
+def test_core_imports_only_torch_and_stdlib():
+    import sys
+
+    allowed = {"torch", "skfpot", "__future__"} | set(sys.stdlib_module_names)
+    for path in CORE.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed, f"{path.name} imports {name}"
+                if top == "skfpot":
+                    assert name.startswith("skfpot.core"), f"{path.name}: {name}"
+
+
+def test_identity_initialisation():
+    pot = MLPPotential(3, (8, 8))
+    x = torch.randn(10, 3)
+    torch.testing.assert_close(forward_map(pot, x), x)
+    torch.testing.assert_close(backward_map(pot, x).x, x)
+
+
+@pytest.mark.parametrize("activation", ["silu", "softplus", "tanh"])
+@pytest.mark.parametrize(
+    "n_classes, conditioning", [(1, "film"), (3, "film"), (3, "embedding")]
+)
+def test_closed_form_gradient_matches_autograd(activation, n_classes, conditioning):
+    pot = _perturbed(5, n_classes, conditioning, activation)
+    x = torch.randn(7, 5, requires_grad=True)
+    k = None if n_classes == 1 else torch.arange(7) % n_classes
+    phi = pot(x, k)
+    (grad,) = torch.autograd.grad(phi.sum(), x)
+    with torch.no_grad():
+        phi2, grad2 = pot.value_and_grad(x, k)
+    torch.testing.assert_close(phi2, phi)
+    torch.testing.assert_close(grad2, grad, atol=1e-5, rtol=1e-4)
+
+
+def _quadratic(d, seed):
+    """φ(x) = ½xᵀMx + cᵀx with M ≺ I: the prox is x* = (I − M)⁻¹(y + c)."""
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    eig = torch.linspace(-2.0, 0.8, d, dtype=torch.float64)  # I − M in [0.2, 3]
+    m = q @ torch.diag(eig) @ q.T
+    c = torch.randn(d, generator=g, dtype=torch.float64)
+
+    def grad_fn(x, rows):
+        return 0.5 * ((x @ m) * x).sum(-1) + x @ c, x @ m + c
+
+    return grad_fn, m, c
+
+
+@pytest.mark.parametrize("method, max_iter", [("lbfgs", 60), ("damped", 400)])
+def test_solver_finds_prox_of_quadratic(method, max_iter):
+    d = 6
+    grad_fn, m, c = _quadratic(d, 0)
+    y = torch.randn(40, d, dtype=torch.float64)
+    exact = torch.linalg.solve(torch.eye(d, dtype=torch.float64) - m, (y + c).T).T
+    res = solve_c_transform(
+        grad_fn,
+        y,
+        method=method,
+        tol=1e-10,
+        max_iter=max_iter,
+        step_size=1.0 if method == "lbfgs" else 0.3,
+    )
+    assert bool(res.converged.all())
+    torch.testing.assert_close(res.x, exact, atol=1e-8, rtol=0)
+    r = res.x - y - grad_fn(res.x, None)[1]
+    torch.testing.assert_close(res.residual, r.norm(dim=-1) / math.sqrt(d))
+    value = 0.5 * ((res.x - y) ** 2).sum(-1) - grad_fn(res.x, None)[0]
+    torch.testing.assert_close(res.value, value)
+    assert res.n_evals.tolist() == (res.n_iter + 1).tolist()
+
+
+def test_lbfgs_needs_fewer_evaluations_than_damped():
+    grad_fn, _, _ = _quadratic(8, 1)
+    y = torch.randn(30, 8, dtype=torch.float64)
+    lb = solve_c_transform(grad_fn, y, method="lbfgs", tol=1e-8, max_iter=500)
+    dp = solve_c_transform(
+        grad_fn, y, method="damped", tol=1e-8, max_iter=500, step_size=0.3
+    )
+    assert lb.n_evals.double().mean() * 3 < dp.n_evals.double().mean()
+
+
+def test_preconditioner_makes_quadratic_exact_in_one_step():
+    d = 5
+    grad_fn, m, c = _quadratic(d, 2)
+    p = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
+    y = torch.randn(20, d, dtype=torch.float64)
+    res = solve_c_transform(grad_fn, y, preconditioner=p, tol=1e-10, max_iter=5)
+    assert res.n_iter.max().item() == 1
+
+
+def test_safeguard_keeps_unbounded_problem_finite():
+    # φ(x) = |x|² makes ½|x − y|² − φ unbounded below: a plain fixed-point
+    # iteration x ← y + 2x blows up; the safeguarded solve stays finite and
+    # reports non-convergence.
+    def grad_fn(x, rows):
+        return (x * x).sum(-1), 2.0 * x
+
+    y = torch.randn(10, 3)
+    for method in SOLVERS:
+        res = solve_c_transform(grad_fn, y, method=method, max_iter=50)
+        assert torch.isfinite(res.x).all()
+        assert not bool(res.converged.any())
+
+
+def test_warm_start_at_solution_stops_immediately():
+    grad_fn, m, c = _quadratic(4, 3)
+    y = torch.randn(8, 4, dtype=torch.float64)
+    exact = torch.linalg.solve(torch.eye(4, dtype=torch.float64) - m, (y + c).T).T
+    res = solve_c_transform(grad_fn, y, x0=exact, tol=1e-8)
+    assert res.n_iter.max().item() == 0
+
+
+@pytest.mark.parametrize("bad", [dict(method="newton"), dict(max_iter=-1)])
+def test_solver_rejects_bad_options(bad):
+    grad_fn, _, _ = _quadratic(3, 0)
+    with pytest.raises(ValueError, match="method must be one of|max_iter, tol"):
+        solve_c_transform(grad_fn, torch.zeros(2, 3, dtype=torch.float64), **bad)
+
+
+def test_envelope_gradient_matches_finite_differences():
+    """d/dθ of the dual with the exact c-transform equals the envelope gradient."""
+    torch.manual_seed(0)
+    pot = _perturbed(3).double()
+    x = torch.randn(32, 3, dtype=torch.float64)
+    y = torch.randn(32, 3, dtype=torch.float64) + 0.5
+
+    def dual():
+        with torch.no_grad():
+            res = backward_map(pot, y, tol=1e-12, max_iter=500)
+        assert bool(res.converged.all())
+        return -dual_loss(pot, x, y, res.x), res.x
+
+    value, x_hat = dual()
+    pot.zero_grad()
+    (-value).backward()
+    grads = {n: p.grad.clone() for n, p in pot.named_parameters()}
+    eps = 1e-6
+    for name in ["out", "linear", "layers.0.bias"]:
+        p = dict(pot.named_parameters())[name]
+        direction = torch.randn_like(p)
+        with torch.no_grad():
+            p.add_(eps * direction)
+            plus = dual()[0].item()
+            p.sub_(2 * eps * direction)
+            minus = dual()[0].item()
+            p.add_(eps * direction)
+        fd = (plus - minus) / (2 * eps)
+        analytic = -(grads[name] * direction).sum().item()
+        assert fd == pytest.approx(analytic, rel=1e-5, abs=1e-8), name
+
+
+def test_backward_inverts_forward():
+    pot = _perturbed(4, seed=1)
+    x = torch.randn(50, 4)
+    res = backward_map(pot, forward_map(pot, x), tol=1e-6, max_iter=200)
+    assert bool(res.converged.all())
+    torch.testing.assert_close(res.x, x, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(activation="relu"), "activation must be one of"),
+        (dict(conditioning="concat"), "conditioning must be one of"),
+        (dict(n_classes=0), "n_features and n_classes must be positive"),
+    ],
+)
+def test_potential_rejects_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MLPPotential(2, (4,), **kwargs)
+
+
+def test_potential_without_hidden_layers_is_quadratic():
+    pot = MLPPotential(2, ())
+    assert pot.out is None
+    x = torch.randn(4, 2)
+    torch.testing.assert_close(forward_map(pot, x), x)

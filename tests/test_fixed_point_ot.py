@@ -1,0 +1,355 @@
+"""FixedPointOT: accuracy on known answers, API contracts, bad input."""
+
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from skfpot import FixedPointOT
+from skfpot.datasets import make_gaussian_pair
+from skfpot.metrics import l2_uvp
+
+FAST = dict(hidden_layer_sizes=(32, 32), max_iter=600, random_state=0)
+TINY = dict(hidden_layer_sizes=(8,), max_iter=30, eval_interval=10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def gaussian4():
+    problem = make_gaussian_pair(4, random_state=0)
+    X, Y = problem.sample(2000, 1500, random_state=1)
+    ot = FixedPointOT(**FAST).fit(X, Y)
+    return problem, ot
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+
+
+def test_learns_gaussian_map_both_ways(gaussian4):
+    problem, ot = gaussian4
+    Xe = problem.sample_source(4096, random_state=2)
+    Ye = problem.forward_map(Xe)
+    # measured 1.0 % forward and 1.6 % inverse with these settings
+    assert l2_uvp(Ye, ot.transform(Xe)) < 2.0
+    assert l2_uvp(Xe, ot.inverse_transform(Ye)) < 3.0
+
+
+def test_round_trip_recovers_source(gaussian4):
+    problem, ot = gaussian4
+    Xe = problem.sample_source(2000, random_state=3)
+    back = ot.inverse_transform(ot.transform(Xe))
+    assert np.linalg.norm(back - Xe) / np.linalg.norm(Xe) < 1e-3
+
+
+def test_held_out_dual_approaches_closed_form(gaussian4):
+    problem, ot = gaussian4
+    Xe, Ye = problem.sample(20000, random_state=4)
+    half_w2 = 0.5 * problem.w2_squared
+    score = ot.score(Xe, Ye)
+    assert score == pytest.approx(half_w2, rel=0.03)
+
+
+def test_fitted_diagnostics(gaussian4):
+    _, ot = gaussian4
+    assert ot.n_iter_ == len(ot.loss_curve_) == len(ot.fixed_point_n_evals_)
+    assert len(ot.fixed_point_converged_) == ot.n_iter_
+    assert 1.0 <= ot.fixed_point_n_evals_.mean() <= ot.fixed_point_max_iter + 1
+    assert ot.fixed_point_converged_[-100:].mean() > 0.99
+    assert ot.best_validation_score_ == max(ot.validation_scores_)
+    assert ot.n_features_in_ == 4
+    assert ot.device_ == torch.device("cpu")
+    assert "valid_loss" in ot.history_[-1]
+
+
+def test_quadratic_part_off_still_learns():
+    problem = make_gaussian_pair(2, random_state=0)
+    X, Y = problem.sample(2000, random_state=1)
+    ot = FixedPointOT(**{**FAST, "quadratic": "none"}).fit(X, Y)
+    Xe = problem.sample_source(2000, random_state=2)
+    # measured 2.7 %
+    assert l2_uvp(problem.forward_map(Xe), ot.transform(Xe)) < 5.0
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "damped"])
+def test_translation_is_learned_by_both_solvers(solver):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    Y = rng.normal(size=(300, 2)) + np.array([5.0, -3.0])
+    ot = FixedPointOT(
+        hidden_layer_sizes=(16,),
+        max_iter=200,
+        fixed_point_solver=solver,
+        random_state=0,
+    ).fit(X, Y)
+    shift = ot.transform(X) - X
+    np.testing.assert_allclose(shift.mean(0), [5.0, -3.0], atol=0.15)
+
+
+def test_scaling_map():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1000, 2))
+    Y = 3.0 * rng.normal(size=(1000, 2))
+    ot = FixedPointOT(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
+    ot.fit(X, Y)
+    grid = np.array([[1.0, 0.0], [0.0, -1.0], [0.5, 0.5]])
+    np.testing.assert_allclose(ot.transform(grid), 3.0 * grid, atol=0.25)
+
+
+def test_deterministic_and_rng_untouched(data):
+    X, Y = data
+    # the legacy global generator is exactly what must stay untouched
+    np.random.seed(123)  # noqa: NPY002
+    torch.manual_seed(123)
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    torch_state = torch.get_rng_state().clone()
+    a = FixedPointOT(**TINY).fit(X, Y).transform(X)
+    b = FixedPointOT(**TINY).fit(X, Y).transform(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    c = FixedPointOT(**{**TINY, "random_state": 1}).fit(X, Y).transform(X)
+    assert not np.allclose(a, c)
+
+
+def test_refit_on_new_data(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    rng = np.random.default_rng(1)
+    ot.fit(rng.normal(size=(40, 5)), rng.normal(size=(30, 5)))
+    assert ot.n_features_in_ == 5
+    assert ot.transform(rng.normal(size=(3, 5))).shape == (3, 5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_output_keeps_float_dtype(data, dtype):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X.astype(dtype), Y.astype(dtype))
+    assert ot.transform(X.astype(dtype)).dtype == dtype
+    assert ot.inverse_transform(Y.astype(dtype)).dtype == dtype
+
+
+def test_integer_input_maps_to_float(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(np.round(X * 10).astype(int), Y)
+    assert ot.transform(np.ones((2, 3), dtype=int)).dtype == np.float64
+
+
+def test_pandas_output_and_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X, Y = data
+    cols = ["a", "b", "c"]
+    ot = FixedPointOT(**TINY).set_output(transform="pandas")
+    ot.fit(pd.DataFrame(X, columns=cols), Y)
+    out = ot.transform(pd.DataFrame(X, columns=cols))
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == cols
+    assert list(ot.get_feature_names_out()) == cols
+    assert list(ot.feature_names_in_) == cols
+
+
+def test_persistence_round_trips(data, tmp_path):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    expected = ot.transform(X)
+    path = tmp_path / "ot.joblib"
+    joblib.dump(ot, path)
+    for restored in [pickle.loads(pickle.dumps(ot)), joblib.load(path)]:
+        np.testing.assert_array_equal(restored.transform(X), expected)
+        assert next(restored.module_.parameters()).device.type == "cpu"
+    fresh = clone(ot)
+    assert fresh.get_params() == ot.get_params()
+    assert not hasattr(fresh, "module_")
+
+
+def test_gpu_trained_model_loads_on_cpu(data, monkeypatch):
+    """A model whose ``device_`` is CUDA maps on a CPU-only machine."""
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    expected = ot.transform(X)
+    ot.device_ = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = pickle.loads(pickle.dumps(ot))
+    np.testing.assert_array_equal(restored.transform(X), expected)
+
+
+def test_chunked_parallel_transform_matches_serial():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 1
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    big = rng.normal(size=(17000, 2))  # three chunks of 8192 rows
+    serial = ot.transform(big)
+    parallel = ot.set_params(n_jobs=2).transform(big)
+    np.testing.assert_array_equal(serial, parallel)
+    np.testing.assert_allclose(
+        ot.inverse_transform(serial[:9000]), big[:9000], atol=1e-3
+    )
+
+
+def test_early_stopping_stops_and_keeps_best(data):
+    X, Y = data
+    ot = FixedPointOT(
+        hidden_layer_sizes=(8,),
+        max_iter=5000,
+        eval_interval=5,
+        n_iter_no_change=2,
+        tol=10.0,
+        random_state=0,
+    ).fit(X, Y)
+    assert ot.n_iter_ < 5000
+    no_es = FixedPointOT(**{**TINY, "early_stopping": False}).fit(X, Y)
+    assert no_es.n_iter_ == TINY["max_iter"]
+    assert no_es.validation_scores_ is None
+
+
+def test_constant_schedule_and_verbose_output(data, capsys):
+    X, Y = data
+    FixedPointOT(**{**TINY, "learning_rate_schedule": "constant", "verbose": 1}).fit(
+        X, Y
+    )
+    out = capsys.readouterr()
+    assert "valid_loss" in out.out
+    assert "fp_evals" in out.out
+
+
+def test_non_converged_inverse_warns(gaussian4):
+    problem, ot = gaussian4
+    Ye = problem.forward_map(problem.sample_source(500, random_state=5))
+    strict = clone(ot).set_params(fixed_point_max_iter=1)
+    strict.__dict__.update({k: v for k, v in vars(ot).items() if k.endswith("_")})
+    with pytest.warns(ConvergenceWarning, match=r"did not converge for \d+\.\d+%"):
+        strict.inverse_transform(Ye)
+
+
+def test_divergence_is_caught(data):
+    """A training run that blows up never returns silently broken weights."""
+    X, Y = data
+    ot = FixedPointOT(
+        hidden_layer_sizes=(64, 64),
+        learning_rate_init=5.0,
+        max_iter=400,
+        eval_interval=5,
+        fixed_point_solver="damped",
+        fixed_point_max_iter=2,
+        learning_rate_schedule="constant",
+        early_stopping=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ot.fit(X, Y)
+        except RuntimeError as exc:  # no good weights to restore
+            assert "training diverged" in str(exc)
+            return
+    messages = [str(w.message) for w in caught]
+    assert any("training diverged" in m for m in messages), messages
+    assert np.isfinite(ot.transform(X)).all()
+    assert ot.n_iter_ < 400
+
+
+# ------------------------------------------------------------------ bad input
+def test_not_fitted(data):
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        FixedPointOT().transform(X)
+
+
+@pytest.mark.parametrize(
+    "X, Y, error, match",
+    [
+        ([[np.nan, 1.0], [1.0, 2.0]], [[0.0, 1.0], [1.0, 2.0]], ValueError, "NaN"),
+        ([[0.0, 1.0], [1.0, 2.0]], [[np.inf, 1.0], [1.0, 2.0]], ValueError, "infinity"),
+        ([1.0, 2.0, 3.0], [[0.0], [1.0]], ValueError, "Expected 2D array"),
+        (np.zeros((2, 2, 2)), np.zeros((2, 2)), ValueError, "dim 3"),
+        (np.zeros((0, 2)), np.zeros((3, 2)), ValueError, "0 sample"),
+        ([[1.0, 2.0]], [[0.0, 1.0], [1.0, 2.0]], ValueError, "1 sample.* minimum of 2"),
+        (
+            [[0.0, 1.0], [1.0, 2.0]],
+            [[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]],
+            ValueError,
+            "X has 2 features but Y has 3 features",
+        ),
+        (
+            [["a", "b"], ["c", "d"]],
+            [[0.0, 1.0], [1.0, 2.0]],
+            ValueError,
+            "could not convert|dtype='numeric'",
+        ),
+        (sp.csr_matrix(np.eye(3)), np.eye(3), TypeError, "Sparse data was passed"),
+        ([[0.0, 1.0], [1.0, 2.0]], None, ValueError, "requires the target sample Y"),
+    ],
+)
+def test_bad_input_raises_before_training(X, Y, error, match, monkeypatch):
+    def no_training(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(FixedPointOT, "_fit", no_training)
+    with pytest.raises(error, match=match):
+        FixedPointOT().fit(X, Y)
+
+
+def test_transform_checks_feature_count(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    with pytest.raises(
+        ValueError, match="X has 2 features, but FixedPointOT is expecting 3 features"
+    ):
+        ot.transform(X[:, :2])
+    with pytest.raises(
+        ValueError,
+        match=re.escape("Y has 2 features, but FixedPointOT is expecting 3 features"),
+    ):
+        ot.inverse_transform(Y[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        ot.inverse_transform(np.full((2, 3), np.nan))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            dict(max_iter=0),
+            "'max_iter' parameter of FixedPointOT must be an int "
+            "in the range \\[1, inf\\)",
+        ),
+        (dict(batch_size=-1), "'batch_size' parameter"),
+        (dict(learning_rate_init=0.0), "'learning_rate_init' parameter"),
+        (dict(activation="relu"), "'activation' parameter"),
+        (dict(fixed_point_solver="newton"), "'fixed_point_solver' parameter"),
+        (dict(fixed_point_tol=-1.0), "'fixed_point_tol' parameter"),
+        (dict(validation_fraction=1.0), "'validation_fraction' parameter"),
+        (dict(learning_rate_schedule="step"), "'learning_rate_schedule' parameter"),
+        (
+            dict(hidden_layer_sizes=(8, 0)),
+            "hidden_layer_sizes must be a sequence "
+            "of positive integers, got \\(8, 0\\)",
+        ),
+        (
+            dict(hidden_layer_sizes=4),
+            "'hidden_layer_sizes' parameter of FixedPointOT must be an array-like",
+        ),
+        (dict(quadratic=True), "'quadratic' parameter"),
+        (dict(device="cuda:0"), "device='cuda:0' was requested but CUDA is not"),
+        (dict(device="tpu"), "Expected one of|device"),
+    ],
+)
+def test_invalid_hyperparameters(data, params, match, monkeypatch):
+    X, Y = data
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        FixedPointOT(**{**TINY, **params}).fit(X, Y)
+
+
+def test_two_samples_are_enough():
+    X = np.array([[0.0], [1.0]])
+    ot = FixedPointOT(**TINY).fit(X, X + 1)
+    assert ot.transform(X).shape == (2, 1)
