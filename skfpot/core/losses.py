@@ -65,10 +65,10 @@ def backward_map(
     ``x0``) and is preconditioned by the inverse of its quadratic part;
     ``solver_options`` go to :func:`~skfpot.core.fixed_point.solve_c_transform`.
     """
-    if x0 is None:
-        x0 = potential.affine_inverse(y, classes)
     p = potential.preconditioner()
     p = p[0] if classes is None else p[classes]
+    if x0 is None:  # reuse the inverse: no second d×d solve per step
+        x0 = potential.affine_inverse(y, classes, inverse=p)
 
     def grad_fn(xa: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
         return potential.value_and_grad(xa, None if classes is None else classes[rows])

@@ -136,16 +136,26 @@ class MLPPotential(nn.Module):
         """``A_k = L_k L_kᵀ`` for every class, shape ``(n_classes, d, d)``."""
         return self.quad_factor @ self.quad_factor.transpose(-1, -2)
 
-    def affine_inverse(self, y: Tensor, classes: Tensor | None = None) -> Tensor:
+    def affine_inverse(
+        self,
+        y: Tensor,
+        classes: Tensor | None = None,
+        *,
+        inverse: Tensor | None = None,
+    ) -> Tensor:
         """Solve ``A_k x + b_k = y``: the backward map of the quadratic part.
 
         It is the exact backward map when ``h`` is constant and the
-        starting point of the fixed-point solves.
+        starting point of the fixed-point solves. ``inverse`` is the row-wise
+        (or shared) ``A_k⁻¹`` when the caller already has it.
         """
-        a = self._regularised(self.quadratic_matrix())
-        a = a[0] if classes is None else a[classes]
-        rhs = (y - self._per_sample_vec(self.linear, classes)).unsqueeze(-1)
-        return torch.linalg.solve(a, rhs).squeeze(-1)
+        if inverse is None:
+            inverse = self.preconditioner()
+            inverse = inverse[0] if classes is None else inverse[classes]
+        rhs = y - self._per_sample_vec(self.linear, classes)
+        if inverse.dim() == 2:
+            return rhs @ inverse.T
+        return torch.einsum("nde,ne->nd", inverse, rhs)
 
     def preconditioner(self) -> Tensor:
         """``A_k⁻¹`` (regularised), shape ``(n_classes, d, d)``."""
