@@ -32,9 +32,10 @@ class ClassConditionalFixedPointOT(_BaseFixedPointOT):
         each class label to a positive weight.
     hidden_layer_sizes, activation, quadratic, max_iter, batch_size, \
 learning_rate_init, learning_rate_schedule, fixed_point_solver, \
-fixed_point_memory, fixed_point_tol, fixed_point_max_iter, early_stopping, \
+fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
+fixed_point_warm_start, early_stopping, \
 validation_fraction, n_iter_no_change, tol, eval_interval, device, n_jobs, \
-random_state, verbose
+random_state, verbose, callbacks
         As in :class:`FixedPointOT`.
 
     Attributes
@@ -108,6 +109,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         fixed_point_memory=8,
         fixed_point_tol=1e-5,
         fixed_point_max_iter=100,
+        fixed_point_warm_start=True,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -117,6 +119,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         n_jobs=None,
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -130,6 +133,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
             fixed_point_memory=fixed_point_memory,
             fixed_point_tol=fixed_point_tol,
             fixed_point_max_iter=fixed_point_max_iter,
+            fixed_point_warm_start=fixed_point_warm_start,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
@@ -139,6 +143,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
         )
         self.conditioning = conditioning
         self.class_weight = class_weight
@@ -153,8 +158,9 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
             raise ValueError(
                 f"{name} is required by ClassConditionalFixedPointOT.{method}: pass "
                 f"{name}=<one label per row>. In a Pipeline, enable metadata "
-                "routing (sklearn.set_config(enable_metadata_routing=True)) and "
-                f"request it with set_{method}_request({name}=True)"
+                "routing (sklearn.set_config(enable_metadata_routing=True)), "
+                f"request it with set_{method}_request({name}=True) and pass "
+                f"{name}=... to the Pipeline's method"
             )
         labels = column_or_1d(labels, warn=True)
         if len(labels) != n:
@@ -199,7 +205,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         return w, (w / p)[cx], (w / q)[cy]
 
     # ------------------------------------------------------------ API
-    def fit(self, X, Y, *, x_classes, y_classes):
+    def fit(self, X, Y, *, x_classes=None, y_classes=None):
         """Learn one transport map per class.
 
         Parameters
@@ -209,9 +215,12 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         Y : array-like of shape (m_samples, n_features)
             Target sample, unpaired with X.
         x_classes : array-like of shape (n_samples,)
-            Class label of every row of X (ints or strings).
+            Class label of every row of X (ints or strings). Required; the
+            default ``None`` (what metadata routing passes when the labels
+            were not routed) raises an error that says how to pass them.
         y_classes : array-like of shape (m_samples,)
             Class label of every row of Y; the same set of classes as X.
+            Required, like ``x_classes``.
 
         Returns
         -------
@@ -237,7 +246,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         self.class_weight_, wx, wy = self._weights(cx, cy)
         return self._fit(X, Y, cx, cy, wx, wy)
 
-    def transform(self, X, *, classes):
+    def transform(self, X, *, classes=None):
         """Map source points of the given classes to the target domain.
 
         Parameters
@@ -245,7 +254,8 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         X : array-like of shape (n_samples, n_features)
             Source points.
         classes : array-like of shape (n_samples,)
-            Class of every row.
+            Class of every row. Required; the default ``None`` raises an error
+            that says how to pass it (also through a Pipeline).
 
         Returns
         -------
@@ -258,7 +268,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         )
         return self._forward(X, k)
 
-    def inverse_transform(self, Y, *, classes):
+    def inverse_transform(self, Y, *, classes=None):
         """Map target points of the given classes back to the source domain.
 
         Parameters
@@ -266,7 +276,8 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         Y : array-like of shape (n_samples, n_features)
             Target points.
         classes : array-like of shape (n_samples,)
-            Class of every row.
+            Class of every row. Required; the default ``None`` raises an error
+            that says how to pass it (also through a Pipeline).
 
         Returns
         -------
@@ -279,7 +290,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         )
         return self._backward(Y, k)[0]
 
-    def fit_transform(self, X, Y, *, x_classes, y_classes):
+    def fit_transform(self, X, Y, *, x_classes=None, y_classes=None):
         """Fit, then map X to the target domain class by class.
 
         Parameters
@@ -295,7 +306,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         self.fit(X, Y, x_classes=x_classes, y_classes=y_classes)
         return self.transform(X, classes=x_classes)
 
-    def score(self, X, Y, *, x_classes, y_classes):
+    def score(self, X, Y, *, x_classes=None, y_classes=None):
         """Class-weighted dual estimate of Σ_k w_k ½W₂²(μ_k, ν_k).
 
         Parameters

@@ -70,6 +70,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "fixed_point_memory": [Interval(Integral, 1, None, closed="left")],
         "fixed_point_tol": [Interval(Real, 0, None, closed="neither")],
         "fixed_point_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "fixed_point_warm_start": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -79,6 +80,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -95,6 +97,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fixed_point_memory=8,
         fixed_point_tol=1e-5,
         fixed_point_max_iter=100,
+        fixed_point_warm_start=True,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -104,6 +107,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -116,6 +120,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.fixed_point_memory = fixed_point_memory
         self.fixed_point_tol = fixed_point_tol
         self.fixed_point_max_iter = fixed_point_max_iter
+        self.fixed_point_warm_start = fixed_point_warm_start
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -125,6 +130,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # ----------------------------------------------------------- subclass hooks
     def _module_kwargs(self) -> dict:
@@ -186,22 +192,34 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             k = range(int(x_classes.max()) + 1)
             self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
             self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
-        xc = X - self._class_rows(self.mean_source_, x_classes)
-        yc = Y - self._class_rows(self.mean_target_, y_classes)
-        var = (xc.var(axis=0).sum() + yc.var(axis=0).sum()) / (2 * X.shape[1])
+        ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
+        ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
+        var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
         self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
 
-        def to_t(a, dtype=torch.float32):
-            return None if a is None else torch.as_tensor(a, dtype=dtype).to(device)
+        # One float32 copy of each sample, written chunk by chunk in a random
+        # order, so the validation rows are a prefix and no other copy exists.
+        px, nvx = self._split_order(len(X), rng)
+        py, nvy = self._split_order(len(Y), rng)
+        xs = self._standardised(X, self.mean_source_, x_classes, px, device)
+        ys = self._standardised(Y, self.mean_target_, y_classes, py, device)
 
-        xs = to_t(xc / self.scale_)
-        ys = to_t(yc / self.scale_)
-        cx, cy = to_t(x_classes, torch.long), to_t(y_classes, torch.long)
-        wx, wy = to_t(x_weight), to_t(y_weight)
+        def to_t(a, perm, dtype=torch.float32):
+            if a is None:
+                return None
+            return torch.as_tensor(a[perm], dtype=dtype).to(device)
+
+        cx, cy = to_t(x_classes, px, torch.long), to_t(y_classes, py, torch.long)
+        wx, wy = to_t(x_weight, px), to_t(y_weight, py)
         # ½E|X − Y|² under independence, in normalised units: a dual bound
-        bound = 0.5 * float((xs**2).sum(1).mean() + (ys**2).sum(1).mean())
+        bound = 0.5 * (ssq_x / len(X) + ssq_y / len(Y)) / self.scale_**2
 
-        train, valid = self._split(xs, ys, cx, cy, wx, wy, rng)
+        full = UnpairedData(xs, ys, cx, cy, wx, wy)
+        if self.early_stopping:
+            train = full.batch_subset(slice(nvx, None), slice(nvy, None))
+            valid = full.batch_subset(slice(None, nvx), slice(None, nvy))
+        else:
+            train, valid = full, None
         net = self._make_net(sizes, device, train, valid, seed, bound)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
@@ -267,21 +285,32 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with torch.no_grad():
             q.copy_(torch.as_tensor(np.stack(factors), dtype=q.dtype, device=q.device))
 
-    def _split(self, xs, ys, cx, cy, wx, wy, rng):
-        full = UnpairedData(xs, ys, cx, cy, wx, wy)
+    def _split_order(self, n, rng):
+        """A random row order and the number of validation rows (a prefix)."""
         if not self.early_stopping:
-            return full, None
+            return rng.permutation(n), 0
+        # at least one row on each side (n >= 2 was checked)
+        n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
+        return rng.permutation(n), min(n_valid, n - 1)
 
-        def cut(n):
-            # at least one row each side (n >= 2 was checked)
-            n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
-            n_valid = min(n_valid, n - 1)
-            perm = torch.as_tensor(rng.permutation(n), device=xs.device)
-            return perm[n_valid:], perm[:n_valid]
+    def _centred_ssq(self, A, means, classes) -> float:
+        """Sum of squared deviations from the (class) means, in chunks."""
+        total = 0.0
+        for i in range(0, len(A), _CHUNK):
+            rows = slice(i, i + _CHUNK)
+            c = None if classes is None else classes[rows]
+            total += float(((A[rows] - self._class_rows(means, c)) ** 2).sum())
+        return total
 
-        tx, vx = cut(len(xs))
-        ty, vy = cut(len(ys))
-        return full.batch_subset(tx, ty), full.batch_subset(vx, vy)
+    def _standardised(self, A, means, classes, perm, device) -> torch.Tensor:
+        """``(A[perm] − mean) / scale_`` as one float32 tensor, in chunks."""
+        out = torch.empty(A.shape, dtype=torch.float32, device=device)
+        for i in range(0, len(A), _CHUNK):
+            rows = perm[i : i + _CHUNK]
+            c = None if classes is None else classes[rows]
+            chunk = (A[rows] - self._class_rows(means, c)) / self.scale_
+            out[i : i + len(rows)] = torch.as_tensor(chunk, dtype=torch.float32)
+        return out
 
     def _make_net(self, sizes, device, train, valid, seed, bound):
         cbs = [("monitor", TrainingMonitor(bound))]
@@ -311,6 +340,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         if self.verbose:
             cbs.append(("progress", ProgressBar(batches_per_epoch="auto")))
+        cbs.extend(self.callbacks or [])
         return FixedPointNet(
             MLPPotential,
             module__n_features=train.x.shape[1],
@@ -333,6 +363,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             device=device,
             verbose=int(self.verbose),
             solver_options=self._solver_options(),
+            warm_start_rows=len(train.y) if self.fixed_point_warm_start else 0,
         )
 
     def _solver_options(self) -> dict:
@@ -527,6 +558,12 @@ class FixedPointOT(_BaseFixedPointOT):
         standardised data) falls below this value.
     fixed_point_max_iter : int, default=100
         Iteration cap per sample of each solve.
+    fixed_point_warm_start : bool, default=True
+        During training, start each target sample's solve from its solution
+        at the previous visit (one cached row per training row of Y, the
+        size of Y in float32) instead of the inverse of the quadratic part.
+        Measured on Mix3toMix10 d=16: about 20 % fewer gradient evaluations
+        per solve in the later part of training, same accuracy.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, stop when it
@@ -551,6 +588,11 @@ class FixedPointOT(_BaseFixedPointOT):
         The caller's global NumPy and torch random states are left untouched.
     verbose : int, default=0
         Print a progress bar and a log line per evaluation when positive.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` (instances or ``(name, callback)``
+        pairs) run during training after the built-in ones, e.g. to log or
+        evaluate the model every ``eval_interval`` steps. They receive the
+        skorch net; ``net.module_`` is the potential in standardised units.
 
     Attributes
     ----------

@@ -105,7 +105,7 @@ class UnpairedBatches:
             self.remaining -= 1
             ix = self._next_rows("x", len(self.dataset.x))
             iy = self._next_rows("y", len(self.dataset.y))
-            yield self.dataset.batch(ix, iy)
+            yield (*self.dataset.batch(ix, iy), iy)
 
     def __len__(self) -> int:
         return min(self.steps_per_pass, self.remaining)
@@ -119,7 +119,7 @@ class ValidationBatches:
 
     def __iter__(self):
         ds = self.dataset
-        yield ds.batch(slice(None), slice(None))
+        yield (*ds.batch(slice(None), slice(None)), None)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -185,13 +185,32 @@ class FixedPointNet(NeuralNet):
     ``solver_options`` are passed to :func:`skfpot.core.losses.backward_map`.
     """
 
-    def __init__(self, module, *args, solver_options=None, **kwargs):
+    def __init__(self, module, *args, solver_options=None, warm_start_rows=0, **kwargs):
         self.solver_options = solver_options or {}
+        self.warm_start_rows = warm_start_rows
         super().__init__(module, *args, **kwargs)
 
     def _solve_and_loss(self, batch):
-        x, y, xc, yc, xw, yw = batch
-        result = backward_map(self.module_, y, yc, **self.solver_options)
+        x, y, xc, yc, xw, yw, iy = batch
+        x0 = None
+        cache = getattr(self, "warm_start_cache_", None)
+        if self.warm_start_rows and iy is not None:
+            if cache is None:
+                cache = torch.full(
+                    (self.warm_start_rows, y.shape[1]), math.nan, device=y.device
+                )
+                self.warm_start_cache_ = cache
+            x0 = cache[iy]
+            fresh = torch.isnan(x0[:, 0])
+            if fresh.any():
+                p = self.module_.preconditioner()
+                p = p[0] if yc is None else p[yc[fresh]]
+                x0[fresh] = self.module_.affine_inverse(
+                    y[fresh], None if yc is None else yc[fresh], inverse=p
+                )
+        result = backward_map(self.module_, y, yc, x0=x0, **self.solver_options)
+        if x0 is not None:
+            cache[iy] = result.x.detach()
         loss = dual_loss(
             self.module_,
             x,

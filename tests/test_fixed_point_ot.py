@@ -353,3 +353,35 @@ def test_two_samples_are_enough():
     X = np.array([[0.0], [1.0]])
     ot = FixedPointOT(**TINY).fit(X, X + 1)
     assert ot.transform(X).shape == (2, 1)
+
+
+def test_user_callbacks_see_every_step(data):
+    from skorch.callbacks import Callback
+
+    class CountSteps(Callback):
+        def initialize(self):
+            self.steps_ = 0
+            return self
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            self.steps_ += bool(training)
+
+    X, Y = data
+    counter = CountSteps()
+    ot = FixedPointOT(**{**TINY, "callbacks": [("count", counter)]}).fit(X, Y)
+    seen = dict(ot.history_[-1]).keys()  # the net ran with the callback
+    assert "train_loss" in seen
+    assert counter.steps_ == ot.n_iter_ == TINY["max_iter"]
+
+
+def test_warm_start_cache_saves_solver_work(gaussian4):
+    problem, warm = gaussian4  # fixed_point_warm_start=True is the default
+    X, Y = problem.sample(2000, 1500, random_state=1)
+    cold = clone(warm).set_params(fixed_point_warm_start=False).fit(X, Y)
+    Xe = problem.sample_source(1000, random_state=3)
+    assert l2_uvp(problem.forward_map(Xe), cold.transform(Xe)) < 3.0
+    # after the first sweep over Y the solves start from the cached solutions
+    sweep = -(-1350 // 256)  # training rows of Y / batch size, rounded up
+    late_warm = warm.fixed_point_n_evals_[2 * sweep :].mean()
+    late_cold = cold.fixed_point_n_evals_[2 * sweep :].mean()
+    assert late_warm < late_cold

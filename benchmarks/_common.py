@@ -1,0 +1,114 @@
+"""Shared helpers of the benchmark scripts: machine facts, timing, results files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """Facts that make a timing reproducible."""
+    return {
+        "date": date.today().isoformat(),
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "python": sys.version.split()[0],
+    }
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux: KiB units)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def parse_params(items: list[str]) -> dict:
+    """Parse ``key=value`` estimator overrides; values are read as Python literals."""
+    import ast
+
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def append_rows(name: str, rows: list[dict]) -> Path:
+    """Append rows to ``benchmarks/results/<name>.json`` (a list of dicts)."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(old + rows, indent=1, default=_jsonable) + "\n")
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def fixed_point_stats(ot) -> dict:
+    """Inner-solver cost of a fitted estimator, overall and after 20 % of steps."""
+    evals = np.asarray(ot.fixed_point_n_evals_)
+    converged = np.asarray(ot.fixed_point_converged_)
+    late = slice(len(evals) // 5, None)
+    return {
+        "fp_evals_mean": float(evals.mean()),
+        "fp_evals_after_20pct": float(evals[late].mean()),
+        "fp_evals_max_step": float(evals.max()),
+        "fp_converged_min_step": float(converged.min()),
+        "fp_converged_mean": float(converged.mean()),
+    }
+
+
+def inverse_solve_stats(ot, Y, tol: float) -> dict:
+    """Cost of the fitted map's c-transform solves on ``Y`` at tolerance ``tol``.
+
+    Runs the same solver as training with the given tolerance and counts the
+    gradient evaluations per sample (every backtracking trial included).
+    """
+    from skfpot.core.losses import backward_map
+
+    Z = (np.asarray(Y) - ot.mean_target_) / ot.scale_
+    y = torch.as_tensor(Z, dtype=torch.float32)
+    options = ot._solver_options()
+    options["tol"] = tol
+    with torch.no_grad():
+        result = backward_map(ot.module_, y, None, **options)
+    return {
+        f"solve_evals_tol{tol:g}": float(result.n_evals.float().mean()),
+        f"solve_converged_tol{tol:g}": float(result.converged.float().mean()),
+        f"solve_residual_median_tol{tol:g}": float(result.residual.median()),
+    }

@@ -1,0 +1,111 @@
+"""Gaussian → Gaussian benchmark (W2GN protocol): FixedPointOT vs closed form.
+
+For each dimension: draw the W2GN pair (``make_gaussian_pair``), n = m = 2**17
+unpaired training points, fit FixedPointOT, and score the forward and inverse
+maps on 4096 fresh points against the closed-form maps (L2-UVP, cosine), with
+the fit time, the inner solver's cost and the peak memory. The published values
+(DESIGN §6) are printed beside ours; rows are appended to
+``benchmarks/results/gaussian.json``.
+
+Run::
+
+    python benchmarks/bench_gaussian.py --dims 2 4 8 16 32 64 --seeds 0 1 2
+    python benchmarks/bench_gaussian.py --dims 16 --param quadratic='"none"' \
+        --method "FixedPointOT (quadratic=none)"
+
+``--param key=value`` overrides an estimator parameter (repeatable).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from _common import (
+    Timer,
+    append_rows,
+    fixed_point_stats,
+    inverse_solve_stats,
+    machine,
+    parse_params,
+    peak_rss_mib,
+)
+
+from skfpot import FixedPointOT
+from skfpot.datasets import make_gaussian_pair
+from skfpot.metrics import l2_uvp, transport_cosine
+
+PUBLISHED_BEST = {2: 0.010, 4: 0.021, 8: 0.012, 16: 0.15, 32: 0.31, 64: 0.41}
+PUBLISHED_MMV1 = {2: 0.16, 4: 0.17, 8: 0.17, 16: 0.21, 32: 0.37, 64: 0.42}
+
+
+def run(d: int, seed: int, n: int, params: dict, method: str) -> dict:
+    problem = make_gaussian_pair(d, random_state=seed)
+    X, Y = problem.sample(n, random_state=1000 + seed)
+    X_test = problem.sample_source(4096, random_state=2000 + seed)
+    Y_test = problem.forward_map(X_test)
+
+    ot = FixedPointOT(random_state=seed, **params)
+    with Timer() as t:
+        ot.fit(X, Y)
+    T_hat = ot.transform(X_test)
+    S_hat = ot.inverse_transform(Y_test)
+    return {
+        "benchmark": "gaussian",
+        "method": method,
+        "n_features": d,
+        "seed": seed,
+        "n_samples": n,
+        "uvp_fwd": l2_uvp(Y_test, T_hat),
+        "uvp_inv": l2_uvp(X_test, S_hat),
+        "cosine_fwd": transport_cosine(X_test, Y_test, T_hat),
+        "published_best": PUBLISHED_BEST.get(d),
+        "fit_seconds": t.seconds,
+        "n_iter": ot.n_iter_,
+        "peak_rss_mib": peak_rss_mib(),
+        "params": params,
+        **fixed_point_stats(ot),
+        **inverse_solve_stats(ot, Y_test, tol=1e-4),
+        **machine(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--n", type=int, default=2**17)
+    parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--method", default="FixedPointOT")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    params = parse_params(args.param)
+
+    print(machine())
+    print(
+        f"{'d':>4} {'seed':>4} {'fwd %':>7} {'inv %':>7} {'publ.':>6} {'MM-v1':>6} "
+        f"{'cos':>7} {'steps':>6} {'fit s':>7} {'evals':>6} {'MiB':>6}"
+    )
+    for d in args.dims:
+        rows = []
+        for seed in args.seeds:
+            row = run(d, seed, args.n, params, args.method)
+            rows.append(row)
+            print(
+                f"{d:>4} {seed:>4} {row['uvp_fwd']:>7.3f} {row['uvp_inv']:>7.3f} "
+                f"{PUBLISHED_BEST.get(d, float('nan')):>6} "
+                f"{PUBLISHED_MMV1.get(d, float('nan')):>6} "
+                f"{row['cosine_fwd']:>7.5f} {row['n_iter']:>6} "
+                f"{row['fit_seconds']:>7.1f} {row['fp_evals_mean']:>6.2f} "
+                f"{row['peak_rss_mib']:>6.0f}",
+                flush=True,
+            )
+            if not args.no_save:
+                append_rows("gaussian", [row])
+        if len(rows) > 1:
+            med = {k: np.median([r[k] for r in rows]) for k in ("uvp_fwd", "uvp_inv")}
+            print(f"{d:>4}  med {med['uvp_fwd']:>7.3f} {med['uvp_inv']:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
