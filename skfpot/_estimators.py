@@ -15,11 +15,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
 from skfpot._training import (
+    AnnealOnPlateau,
     FixedPointNet,
+    LearningRateSchedule,
     TrainingDivergedError,
     TrainingMonitor,
     UnpairedBatches,
@@ -94,8 +96,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         learning_rate_init=1e-3,
         learning_rate_schedule="cosine",
         fixed_point_solver="lbfgs",
-        fixed_point_memory=8,
-        fixed_point_tol=1e-5,
+        fixed_point_memory=16,
+        fixed_point_tol=1e-4,
         fixed_point_max_iter=100,
         fixed_point_warm_start=True,
         early_stopping=True,
@@ -313,28 +315,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return out
 
     def _make_net(self, sizes, device, train, valid, seed, bound):
-        cbs = [("monitor", TrainingMonitor(bound))]
-        if self.learning_rate_schedule == "cosine":
-            cbs.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        torch.optim.lr_scheduler.CosineAnnealingLR,
-                        T_max=self.max_iter,
-                        step_every="batch",
-                    ),
-                )
-            )
+        schedule = LearningRateSchedule(
+            self.learning_rate_init, self.max_iter, self.learning_rate_schedule
+        )
+        cbs = [("monitor", TrainingMonitor(bound)), ("lr_schedule", schedule)]
         if valid is not None:
             cbs.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    AnnealOnPlateau(
+                        schedule,
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=True,
-                        sink=print,
+                        anneal_steps=max(self.eval_interval, self.max_iter // 10),
                     ),
                 )
             )
@@ -551,11 +544,15 @@ class FixedPointOT(_BaseFixedPointOT):
         step accelerated by a limited-memory quasi-Newton model (``"lbfgs"``)
         or the plain damped step (``"damped"``, step 0.5). Both backtrack per
         sample on the inner objective, which keeps the solve bounded.
-    fixed_point_memory : int, default=8
-        Secant pairs kept by the ``"lbfgs"`` solver.
-    fixed_point_tol : float, default=1e-5
+    fixed_point_memory : int, default=16
+        Secant pairs kept by the ``"lbfgs"`` solver (16 needed about 10 %
+        fewer gradient evaluations than 8 on Mix3toMix10 d=16).
+    fixed_point_tol : float, default=1e-4
         A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
-        standardised data) falls below this value.
+        standardised data) falls below this value. On Mix3toMix10 d=16,
+        ``1e-4`` instead of ``1e-5`` saved about 20 % of the gradient
+        evaluations with the same accuracy; looser solves bias the training
+        gradient (the envelope theorem needs the exact minimiser).
     fixed_point_max_iter : int, default=100
         Iteration cap per sample of each solve.
     fixed_point_warm_start : bool, default=True
@@ -566,9 +563,13 @@ class FixedPointOT(_BaseFixedPointOT):
         per solve in the later part of training, same accuracy.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
-        evaluate the dual on them every ``eval_interval`` steps, stop when it
-        has not improved by ``tol`` for ``n_iter_no_change`` evaluations, and
-        restore the best weights.
+        evaluate the dual on them every ``eval_interval`` steps, and once it
+        has not improved by ``tol`` for ``n_iter_no_change`` evaluations,
+        decay the learning rate to zero along a cosine over the next
+        ``max(eval_interval, max_iter // 10)`` steps and stop. (Stopping at
+        once, at a high learning rate, keeps the minibatch noise in the
+        weights: 0.04 % instead of 0.002 % L2-UVP on the d=2 Gaussian
+        benchmark.)
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10

@@ -194,17 +194,23 @@ def test_chunked_parallel_transform_matches_serial():
     )
 
 
-def test_early_stopping_stops_and_keeps_best(data):
+def test_early_stopping_anneals_then_stops(data, capsys):
     X, Y = data
     ot = FixedPointOT(
         hidden_layer_sizes=(8,),
         max_iter=5000,
         eval_interval=5,
         n_iter_no_change=2,
-        tol=10.0,
+        tol=10.0,  # no evaluation counts as an improvement
         random_state=0,
+        verbose=1,
     ).fit(X, Y)
-    assert ot.n_iter_ < 5000
+    # plateau after the first evaluation + 2 without improvement, then a
+    # max_iter // 10 = 500 step annealing
+    assert ot.n_iter_ == 15 + 500
+    assert "annealing the learning rate to zero over the last 500" in (
+        capsys.readouterr().out
+    )
     no_es = FixedPointOT(**{**TINY, "early_stopping": False}).fit(X, Y)
     assert no_es.n_iter_ == TINY["max_iter"]
     assert no_es.validation_scores_ is None
@@ -385,3 +391,19 @@ def test_warm_start_cache_saves_solver_work(gaussian4):
     late_warm = warm.fixed_point_n_evals_[2 * sweep :].mean()
     late_cold = cold.fixed_point_n_evals_[2 * sweep :].mean()
     assert late_warm < late_cold
+
+
+def test_learning_rate_schedule_rates():
+    from skfpot._training import LearningRateSchedule
+
+    cosine = LearningRateSchedule(1.0, 100, "cosine").initialize()
+    assert cosine.rate(0) == 1.0
+    assert cosine.rate(50) == pytest.approx(0.5)
+    assert cosine.rate(100) == pytest.approx(0.0)
+    cosine.step_ = 20
+    start = cosine.rate(20)
+    cosine.anneal(10)
+    assert cosine.rate(20) == pytest.approx(start)
+    assert cosine.rate(25) == pytest.approx(start / 2)
+    assert cosine.rate(30) == pytest.approx(0.0) == cosine.rate(99)
+    assert LearningRateSchedule(0.1, 100, "constant").initialize().rate(80) == 0.1
