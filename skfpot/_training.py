@@ -165,13 +165,20 @@ class LearningRateSchedule(Callback):
 class AnnealOnPlateau(Callback):
     """Early stopping that ends with a short learning-rate annealing.
 
-    When the held-out dual (``valid_loss``, minimised) has not improved by
-    ``threshold`` for ``patience`` evaluations, the learning rate decays to
-    zero along a cosine over the next ``anneal_steps`` optimizer steps and
-    training stops. Stopping at once at a high learning rate would keep the
-    minibatch noise of the weights, which dominates the error of accurate
-    maps (measured on the d=2 Gaussian benchmark: 0.04 % L2-UVP when stopping
-    at the best evaluation, 0.002 % after annealing).
+    The weights with the best held-out dual (``valid_loss``, minimised) are
+    kept. When it has not improved by ``threshold`` for ``patience``
+    evaluations, training goes back to the best weights, decays the learning
+    rate from its current value to zero along a cosine over the next
+    ``anneal_steps`` optimizer steps and stops; if the annealed weights are
+    then worse than the best by more than ``threshold`` (also at the end of a
+    run without plateau), the best weights are restored.
+
+    Why both: stopping at once at a high learning rate keeps the minibatch
+    noise in the weights, which dominates the error of accurate maps (d=2
+    Gaussian benchmark: 0.04 % L2-UVP at the best evaluation, 0.006 % after
+    annealing), while training on past the best evaluation fits the finite
+    sample (class-conditional Gaussians with 6,000 rows per class: 0.1-0.25 %
+    at the best evaluation, 0.5-0.9 % when annealing from the last weights).
     """
 
     def __init__(self, schedule, *, patience, threshold, anneal_steps, sink=print):
@@ -183,33 +190,45 @@ class AnnealOnPlateau(Callback):
 
     def initialize(self):
         self.best_ = math.inf
+        self.best_state_ = None
+        self.reference_ = math.inf
         self.wait_ = 0
         self.annealing_from_ = None
         return self
 
     def on_epoch_end(self, net, **kwargs):
         batches = net.train_iterator_
+        score = net.history[-1, "valid_loss"]
+        if score < self.best_:
+            self.best_ = score
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
         if self.annealing_from_ is not None:
             if batches.remaining == 0:
                 raise KeyboardInterrupt
             return
-        score = net.history[-1, "valid_loss"]
-        if score < self.best_ - self.threshold:
-            self.best_, self.wait_ = score, 0
+        if score < self.reference_ - self.threshold:
+            self.reference_, self.wait_ = score, 0
             return
         self.wait_ += 1
         if self.wait_ < self.patience or batches.remaining == 0:
             return
         length = min(self.anneal_steps, batches.remaining)
         self.annealing_from_ = self.schedule.step_
+        net.module_.load_state_dict(self.best_state_)
         self.schedule.anneal(length)
         batches.remaining = length
         if self.sink is not None and net.verbose:
             self.sink(
                 f"Validation dual without improvement for {self.patience} "
-                f"evaluations at step {self.schedule.step_}: annealing the "
-                f"learning rate to zero over the last {length} steps."
+                f"evaluations at step {self.schedule.step_}: back to the best "
+                f"weights, annealing the learning rate to zero over the last "
+                f"{length} steps."
             )
+
+    def on_train_end(self, net, **kwargs):
+        valid = [v for v in net.history[:, "valid_loss"] if v is not None]
+        if self.best_state_ is not None and valid[-1] > self.best_ + self.threshold:
+            net.module_.load_state_dict(self.best_state_)
 
 
 class TrainingDivergedError(RuntimeError):

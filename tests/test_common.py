@@ -2,13 +2,15 @@
 
 The checks call ``fit(X, y)`` with ``y`` a 1-D label vector or None; our second
 argument is an unpaired target *sample*. A test-only subclass derives one from
-X (an affine image of X, in reversed row order so it is not paired).
+X (an affine image of X, in reversed row order so it is not paired). The
+class-conditional subclass also derives the classes, from the rows themselves,
+so that ``transform(X)`` gets the same class for a row in any batch.
 """
 
 import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfpot import FixedPointOT
+from skfpot import ClassConditionalFixedPointOT, FixedPointOT
 
 SMALL = dict(
     hidden_layer_sizes=(8,),
@@ -43,7 +45,58 @@ class _CheckedFixedPointOT(FixedPointOT):
         return X  # let validation of X report the problem
 
 
-# Every check passes through this subclass; none is listed as expected to fail.
-@parametrize_with_checks([_CheckedFixedPointOT(**SMALL)])
+class _CheckedClassConditional(ClassConditionalFixedPointOT):
+    """Derives the target sample as above and two classes from the rows: a
+    row's class is whether its coordinate sum exceeds the median seen at fit
+    (one class when all rows of the fit have the same sum)."""
+
+    def fit(self, X, y=None):
+        Y = _CheckedFixedPointOT._derived_target(X)
+        x_classes = self._derived_classes(X, fit=True)
+        y_classes = None if x_classes is None else x_classes[::-1]
+        return super().fit(X, Y, x_classes=x_classes, y_classes=y_classes)
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X, y).transform(X)
+
+    def transform(self, X):
+        return super().transform(X, classes=self._derived_classes(X))
+
+    def inverse_transform(self, X):
+        return super().inverse_transform(X, classes=self._derived_classes(X))
+
+    def score(self, X, y=None):
+        Y = _CheckedFixedPointOT._derived_target(X)
+        x_classes = self._derived_classes(X)
+        y_classes = None if x_classes is None else x_classes[::-1]
+        return super().score(X, Y, x_classes=x_classes, y_classes=y_classes)
+
+    def _derived_classes(self, X, fit=False):
+        arr = np.asarray(X)
+        if arr.dtype.kind == "c":
+            return None  # let validation of X report the problem
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            return None
+        if arr.ndim != 2 or not arr.size:
+            return None
+        with np.errstate(all="ignore"):
+            total = arr.sum(axis=1)
+        if fit:
+            self.split_ = float(np.median(total))
+            self.two_classes_ = bool(np.any(total > self.split_))
+        if not self.two_classes_:
+            return np.zeros(len(arr), dtype=int)
+        return (total > self.split_).astype(int)
+
+
+# Every check passes through these subclasses; none is listed as expected to fail.
+@parametrize_with_checks(
+    [
+        _CheckedFixedPointOT(**SMALL),
+        _CheckedClassConditional(conditioning="embedding", **SMALL),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -1,0 +1,76 @@
+"""Print the results files of ``benchmarks/results/*.json`` as Markdown tables.
+
+The tables of ``docs/benchmarks.md`` are pasted from this output, so that no
+number is copied by hand::
+
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+PUBLISHED = {
+    "gaussian": {2: 0.010, 4: 0.021, 8: 0.012, 16: 0.15, 32: 0.31, 64: 0.41},
+    "mix3tomix10": {2: 0.1, 4: 0.3, 8: 0.7, 16: 1.4, 32: 2.8, 64: 3.2, 128: 2.0},
+}
+
+
+def _load(name: str) -> list[dict]:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def accuracy_table(name: str) -> None:
+    rows = _load(name)
+    if not rows:
+        return
+    print(f"\n### {name}\n")
+    print(
+        "| d | method | seed | fwd L2-UVP % | inv L2-UVP % | best published % "
+        "| cosine | steps | fit s | ∇φ evals/solve (after 20 %) | peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: (r["n_features"], r["method"], r["seed"])):
+        print(
+            f"| {r['n_features']} | {r['method']} | {r['seed']} "
+            f"| {r['uvp_fwd']:.3f} | {r['uvp_inv']:.3f} "
+            f"| {_fmt(PUBLISHED[name].get(r['n_features']), 'g')} "
+            f"| {r['cosine_fwd']:.5f} | {r['n_iter']} | {r['fit_seconds']:.0f} "
+            f"| {r['fp_evals_after_20pct']:.1f} | {r['peak_rss_mib']:.0f} |"
+        )
+
+
+def scale_table() -> None:
+    rows = _load("scale")
+    if not rows:
+        return
+    print("\n### scale\n")
+    print(
+        "| n = m | d | warm start | data MiB (float64) | peak beyond data MiB "
+        "| steps | fit s | fwd % | inv % |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n_samples']:,} | {r['n_features']} | {r['warm_start']} "
+            f"| {r['data_mib']:.0f} | {r['peak_extra_mib']:.0f} | {r['n_iter']} "
+            f"| {r['fit_seconds']:.0f} | {r['uvp_fwd']:.3f} | {r['uvp_inv']:.3f} |"
+        )
+
+
+def main() -> None:
+    accuracy_table("gaussian")
+    accuracy_table("mix3tomix10")
+    scale_table()
+
+
+if __name__ == "__main__":
+    main()
