@@ -41,6 +41,22 @@ _CHUNK = 8192
 _SOLVER_STEP = {"lbfgs": 1.0, "damped": 0.5}
 
 
+def _covariance(z: torch.Tensor) -> np.ndarray:
+    """Sample covariance of the rows of ``z`` in float64, in row chunks (no
+    float64 copy of the whole sample)."""
+    d = z.shape[1]
+    total = torch.zeros(d, dtype=torch.float64, device=z.device)
+    gram = torch.zeros(d, d, dtype=torch.float64, device=z.device)
+    for i in range(0, len(z), _CHUNK):
+        chunk = z[i : i + _CHUNK].double()
+        total += chunk.sum(0)
+        gram += chunk.T @ chunk
+    n = len(z)
+    mean = total / n
+    cov = (gram - n * torch.outer(mean, mean)) / (n - 1)
+    return cov.cpu().numpy()
+
+
 def _resolve_device(device) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -274,8 +290,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             yk = train.y if k_y is None else train.y[k_y == k]
             covs = []
             for z in (xk, yk):
-                z = z.double().cpu().numpy()
-                cov = np.atleast_2d(np.cov(z, rowvar=False)) if len(z) > 1 else None
+                cov = _covariance(z) if len(z) > 1 else None
                 if cov is None or not np.all(np.isfinite(cov)):
                     cov = np.eye(z.shape[1])
                 ridge = 1e-3 * max(np.trace(cov) / len(cov), 1e-12)
