@@ -66,9 +66,32 @@ def scale_table() -> None:
         )
 
 
+def pot_table() -> None:
+    rows = _load("pot")
+    if not rows:
+        return
+    print("\n### pot\n")
+    print(
+        "| problem | d | n = m | method | fwd % | inv % | fit s "
+        "| peak beyond data MiB | status |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ok = r["status"] == "ok"
+        print(
+            f"| {r['benchmark']} | {r['n_features']} | {r['n_samples']:,} "
+            f"| {r['method']} | {_fmt(r['uvp_fwd'] if ok else None, '.3f')} "
+            f"| {_fmt(r['uvp_inv'] if ok else None, '.3f')} "
+            f"| {_fmt(r['fit_seconds'] if ok else None, '.1f')} "
+            f"| {_fmt(r['peak_extra_mib'] if ok else None, '.0f')} "
+            f"| {r['status']} |"
+        )
+
+
 def main() -> None:
     accuracy_table("gaussian")
     accuracy_table("mix3tomix10")
+    pot_table()
     scale_table()
 
 

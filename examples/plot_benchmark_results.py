@@ -4,10 +4,11 @@ Benchmark results: L2-UVP against published solvers
 =====================================================
 
 This example **trains nothing**. It reads the result files that the benchmark
-scripts in ``benchmarks/`` write to ``benchmarks/results/`` (the dimension sweeps ``gaussian.json``, ``mix3tomix10.json`` and ``minmax.json``) and plots the
-measured L2-UVP (the share of the target's variance left unexplained by the
-learned map, in percent; Korotin et al., 2021) against the dimension, next to
-published values for the same benchmarks:
+scripts in ``benchmarks/`` write to ``benchmarks/results/`` (the dimension
+sweeps ``gaussian.json``, ``mix3tomix10.json`` and ``minmax.json``) and plots
+the measured L2-UVP (the share of the target's variance left unexplained by
+the learned map, in percent; Korotin et al., 2021) against the dimension, next
+to published values for the same benchmarks:
 
 * **Gaussian → Gaussian**, the W2GN protocol: covariance spectra from 0.5 to 2
   under random rotations, closed-form optimal map.
