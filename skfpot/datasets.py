@@ -786,6 +786,15 @@ class Mix3toMix10:
     .. [1] A. Korotin, L. Li, A. Genevay, J. Solomon, A. Filippov and E. Burnaev,
        "Do Neural Optimal Transport Solvers Work? A Continuous Wasserstein-2
        Benchmark", NeurIPS 2021.
+
+    Examples
+    --------
+    >>> from skfpot.datasets import load_mix3tomix10
+    >>> problem = load_mix3tomix10(4)
+    >>> problem
+    Mix3toMix10(n_features=4)
+    >>> problem.forward_map(problem.sample_source(5, random_state=0)).shape
+    (5, 4)
     """
 
     w2_squared: float | None = None

@@ -45,7 +45,14 @@ GradFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 class FixedPointResult(NamedTuple):
-    """Result of :func:`solve_c_transform`; every field has one row per sample."""
+    """Result of :func:`solve_c_transform`; every field has one row per sample.
+
+    Examples
+    --------
+    >>> from skfpot.core import FixedPointResult
+    >>> FixedPointResult._fields
+    ('x', 'value', 'residual', 'n_iter', 'n_evals', 'converged')
+    """
 
     #: The approximate fixed point ``x*(y)``, shape ``(n, d)``.
     x: Tensor
@@ -128,6 +135,19 @@ def solve_c_transform(
     Returns
     -------
     FixedPointResult
+
+    Examples
+    --------
+    With ``φ(x) = |x|²/4`` the fixed point of ``x = y + x/2`` is ``x = 2y``:
+
+    >>> import torch
+    >>> from skfpot.core import solve_c_transform
+    >>> def grad_fn(x, rows):
+    ...     return 0.25 * (x * x).sum(-1), 0.5 * x
+    >>> y = torch.tensor([[1.0, -1.0], [0.5, 2.0]])
+    >>> result = solve_c_transform(grad_fn, y, tol=1e-6)
+    >>> torch.allclose(result.x, 2 * y, atol=1e-5), result.converged.tolist()
+    (True, [True, True])
     """
     if method not in SOLVERS:
         raise ValueError(f"method must be one of {sorted(SOLVERS)}, got {method!r}")

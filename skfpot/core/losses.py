@@ -35,6 +35,38 @@ def dual_loss(
 
     ``x_weight`` and ``y_weight`` are optional per-sample weights of the two
     expectations (the class weights of a class-conditional problem).
+
+    Parameters
+    ----------
+    potential : MLPPotential
+        The potential φ.
+    x : Tensor of shape (n, d)
+        Source minibatch.
+    y : Tensor of shape (m, d)
+        Target minibatch.
+    x_hat : Tensor of shape (m, d)
+        The c-transform solutions ``x*(y)`` (detached here).
+    x_classes, y_classes : Tensor of shape (n,) and (m,), optional
+        Class indices of the rows (class-conditional potentials).
+    x_weight, y_weight : Tensor of shape (n,) and (m,), optional
+        Per-sample weights of the two means.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        The negative dual objective; its gradient reaches φ's weights only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfpot.core import MLPPotential, backward_map, dual_loss
+    >>> _ = torch.manual_seed(0)
+    >>> potential = MLPPotential(2, (8,))
+    >>> x, y = torch.randn(16, 2), torch.randn(16, 2) + 1.0
+    >>> loss = dual_loss(potential, x, y, backward_map(potential, y).x)
+    >>> loss.backward()
+    >>> loss.ndim, potential.linear.grad.shape
+    (0, torch.Size([1, 2]))
     """
     x_hat = x_hat.detach()
     phi_x = potential(x, x_classes)
@@ -46,7 +78,31 @@ def dual_loss(
 def forward_map(
     potential: MLPPotential, x: Tensor, classes: Tensor | None = None
 ) -> Tensor:
-    """``T(x) = x − ∇φ(x)``, the map from the source to the target."""
+    """``T(x) = x − ∇φ(x)``, the map from the source to the target.
+
+    Parameters
+    ----------
+    potential : MLPPotential
+        The potential φ.
+    x : Tensor of shape (n, d)
+        Source points.
+    classes : Tensor of shape (n,), optional
+        Class index of every row (class-conditional potentials).
+
+    Returns
+    -------
+    Tensor of shape (n, d)
+        Their images ``T(x)``.
+
+    Examples
+    --------
+    A new potential is the identity map (φ = 0 at initialisation):
+
+    >>> import torch
+    >>> from skfpot.core import MLPPotential, forward_map
+    >>> forward_map(MLPPotential(2, (8,)), torch.tensor([[1.0, 2.0]]))
+    tensor([[1., 2.]])
+    """
     return x - potential.value_and_grad(x, classes)[1]
 
 
@@ -64,6 +120,39 @@ def backward_map(
     The solve starts from the inverse of the potential's affine part (or
     ``x0``) and is preconditioned by the inverse of its quadratic part;
     ``solver_options`` go to :func:`~skfpot.core.fixed_point.solve_c_transform`.
+
+    Parameters
+    ----------
+    potential : MLPPotential
+        The potential φ.
+    y : Tensor of shape (n, d)
+        Target points.
+    classes : Tensor of shape (n,), optional
+        Class index of every row (class-conditional potentials).
+    x0 : Tensor of shape (n, d), optional
+        Starting points (for instance a previous solution).
+    **solver_options
+        ``method``, ``memory``, ``step_size``, ``tol``, ``max_iter``.
+
+    Returns
+    -------
+    FixedPointResult
+        ``result.x`` holds ``S(y)``.
+
+    Examples
+    --------
+    With the quadratic part ``A = 2 I`` the forward map is ``T(x) = 2x``, so
+    ``S(y) = y / 2``:
+
+    >>> import torch
+    >>> from skfpot.core import MLPPotential, backward_map
+    >>> potential = MLPPotential(2, (8,))
+    >>> with torch.no_grad():
+    ...     _ = potential.quad_factor.mul_(2**0.5)
+    >>> y = torch.tensor([[2.0, 4.0]])
+    >>> result = backward_map(potential, y)
+    >>> torch.allclose(result.x, y / 2, atol=1e-4), bool(result.converged.all())
+    (True, True)
     """
     p = potential.preconditioner()
     p = p[0] if classes is None else p[classes]

@@ -70,6 +70,17 @@ class MLPPotential(nn.Module):
         Number of classes ``k`` (1 for an unconditional potential).
     conditioning : {"film", "embedding"}
         How ``h`` sees the class when ``n_classes > 1``.
+
+    Examples
+    --------
+    At initialisation ``L = I``, ``b = 0`` and ``h = 0``, so ``φ = 0``:
+
+    >>> import torch
+    >>> from skfpot.core import MLPPotential
+    >>> potential = MLPPotential(3, (16, 16))
+    >>> value, grad = potential.value_and_grad(torch.ones(2, 3))
+    >>> value.tolist(), grad.abs().max().item()
+    ([0.0, 0.0], 0.0)
     """
 
     def __init__(
