@@ -17,9 +17,35 @@ import torch
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def _git_commit() -> str | None:
+    """The checked-out commit (with ``+dirty`` when the tree has changes)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine() -> dict:
     """Facts that make a timing reproducible."""
     return {
+        "git_commit": _git_commit(),
         "date": date.today().isoformat(),
         "machine": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
