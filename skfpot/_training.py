@@ -315,14 +315,7 @@ class FixedPointNet(NeuralNet):
                     (self.warm_start_rows, y.shape[1]), math.nan, device=y.device
                 )
                 self.warm_start_cache_ = cache
-            x0 = cache[iy]
-            fresh = torch.isnan(x0[:, 0])
-            if fresh.any():
-                p = self.module_.preconditioner()
-                p = p[0] if yc is None else p[yc[fresh]]
-                x0[fresh] = self.module_.affine_inverse(
-                    y[fresh], None if yc is None else yc[fresh], inverse=p
-                )
+            x0 = cache[iy]  # NaN rows (not yet visited) start from the affine inverse
         result = backward_map(self.module_, y, yc, x0=x0, **self.solver_options)
         if x0 is not None:
             cache[iy] = result.x.detach()

@@ -224,3 +224,18 @@ def test_potential_without_hidden_layers_is_quadratic():
     assert pot.out is None
     x = torch.randn(4, 2)
     torch.testing.assert_close(forward_map(pot, x), x)
+
+
+def test_backward_map_nan_start_rows_use_the_affine_inverse():
+    from skfpot.core import backward_map
+
+    torch.manual_seed(0)
+    potential = MLPPotential(3, (8,))
+    y = torch.randn(6, 3)
+    cold = backward_map(potential, y, tol=1e-6)
+    x0 = cold.x.clone()
+    x0[::2] = float("nan")  # half the rows have no previous solution
+    warm = backward_map(potential, y, x0=x0, tol=1e-6)
+    torch.testing.assert_close(warm.x, cold.x, atol=1e-5, rtol=0)
+    assert torch.isnan(x0[::2]).all()  # the caller's tensor is not modified
+    assert (warm.n_evals[1::2] == 1).all()  # solved rows need no iteration
