@@ -17,7 +17,7 @@ import torch
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     """The checked-out commit (with ``+dirty`` when the tree has changes)."""
     import subprocess
 
@@ -45,7 +45,7 @@ def _git_commit() -> str | None:
 def machine() -> dict:
     """Facts that make a timing reproducible."""
     return {
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "date": date.today().isoformat(),
         "machine": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -137,4 +137,43 @@ def inverse_solve_stats(ot, Y, tol: float) -> dict:
         f"solve_evals_tol{tol:g}": float(result.n_evals.float().mean()),
         f"solve_converged_tol{tol:g}": float(result.converged.float().mean()),
         f"solve_residual_median_tol{tol:g}": float(result.residual.median()),
+    }
+
+
+def sweep_arguments(description: str, default_dims: list[int]):
+    """Command-line arguments shared by the dimension sweeps."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--dims", type=int, nargs="+", default=default_dims)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--n", type=int, default=2**17)
+    parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--method", default="FixedPointOT")
+    parser.add_argument("--no-save", action="store_true")
+    return parser.parse_args()
+
+
+def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
+    """Fit FixedPointOT on (X, Y) and score both maps against the true pairs
+    ``Y_test = T*(X_test)``: the metric part of a benchmark row."""
+    from skfpot import FixedPointOT
+    from skfpot.metrics import l2_uvp, transport_cosine
+
+    ot = FixedPointOT(random_state=seed, **params)
+    with Timer() as t:
+        ot.fit(X, Y)
+    T_hat = ot.transform(X_test)
+    return {
+        "n_samples": len(X),
+        "uvp_fwd": l2_uvp(Y_test, T_hat),
+        "uvp_inv": l2_uvp(X_test, ot.inverse_transform(Y_test)),
+        "cosine_fwd": transport_cosine(X_test, Y_test, T_hat),
+        "fit_seconds": t.seconds,
+        "n_iter": ot.n_iter_,
+        "peak_rss_mib": peak_rss_mib(),
+        "params": params,
+        **fixed_point_stats(ot),
+        **inverse_solve_stats(ot, Y_test, tol=1e-4),
+        **machine(),
     }

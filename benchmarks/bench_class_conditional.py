@@ -36,13 +36,11 @@ as a new section with ``--append``.
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime
 import os
 import pathlib
 import platform
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -50,6 +48,7 @@ import warnings
 import numpy as np
 import sklearn
 import torch
+from _common import git_commit, parse_params
 
 import skfpot
 from skfpot import ClassConditionalFixedPointOT, FixedPointOT
@@ -63,58 +62,6 @@ NAMES = {
     "embedding": 'ClassConditionalFixedPointOT(conditioning="embedding")',
     "pooled": "FixedPointOT on the pooled sample (labels ignored)",
 }
-
-
-def parse_params(items):
-    """Parse ``key=value`` estimator overrides (values as Python literals).
-
-    Parameters
-    ----------
-    items : list of str
-        ``key=value`` strings.
-
-    Returns
-    -------
-    params : dict
-        The overrides.
-    """
-    params = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
-
-
-def git_commit():
-    """The repository's commit, with ``+dirty`` when skfpot/ has local edits.
-
-    Returns
-    -------
-    commit : str
-        Short hash, or ``"unknown"`` outside a git checkout.
-    """
-    root = pathlib.Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "skfpot"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
 
 
 def run_seed(seed, n, n_test, n_classes, n_features, params, models, log):
@@ -356,7 +303,7 @@ def main(argv=None):
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
         f"CUDA={'yes' if torch.cuda.is_available() else 'no'}",
         f"- python {platform.python_version()}, skfpot {skfpot.__version__} "
-        f"(git {git_commit()}), "
+        f"(git {git_commit() or 'unknown'}), "
         f"scikit-learn {sklearn.__version__}, torch {torch.__version__}",
         f"- total wall time: {total / 60:.1f} min",
     ]

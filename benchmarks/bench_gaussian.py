@@ -18,22 +18,16 @@ Run::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from _common import (
-    Timer,
     append_rows,
-    fixed_point_stats,
-    inverse_solve_stats,
+    fit_and_score,
     machine,
     parse_params,
-    peak_rss_mib,
+    sweep_arguments,
 )
 
-from skfpot import FixedPointOT
 from skfpot.datasets import make_gaussian_pair
-from skfpot.metrics import l2_uvp, transport_cosine
 
 PUBLISHED_BEST = {2: 0.010, 4: 0.021, 8: 0.012, 16: 0.15, 32: 0.31, 64: 0.41}
 PUBLISHED_MMV1 = {2: 0.16, 4: 0.17, 8: 0.17, 16: 0.21, 32: 0.37, 64: 0.42}
@@ -45,40 +39,18 @@ def run(d: int, seed: int, n: int, params: dict, method: str) -> dict:
     X_test = problem.sample_source(4096, random_state=2000 + seed)
     Y_test = problem.forward_map(X_test)
 
-    ot = FixedPointOT(random_state=seed, **params)
-    with Timer() as t:
-        ot.fit(X, Y)
-    T_hat = ot.transform(X_test)
-    S_hat = ot.inverse_transform(Y_test)
     return {
         "benchmark": "gaussian",
         "method": method,
         "n_features": d,
         "seed": seed,
-        "n_samples": n,
-        "uvp_fwd": l2_uvp(Y_test, T_hat),
-        "uvp_inv": l2_uvp(X_test, S_hat),
-        "cosine_fwd": transport_cosine(X_test, Y_test, T_hat),
         "published_best": PUBLISHED_BEST.get(d),
-        "fit_seconds": t.seconds,
-        "n_iter": ot.n_iter_,
-        "peak_rss_mib": peak_rss_mib(),
-        "params": params,
-        **fixed_point_stats(ot),
-        **inverse_solve_stats(ot, Y_test, tol=1e-4),
-        **machine(),
+        **fit_and_score(X, Y, X_test, Y_test, params=params, seed=seed),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--n", type=int, default=2**17)
-    parser.add_argument("--param", action="append", default=[])
-    parser.add_argument("--method", default="FixedPointOT")
-    parser.add_argument("--no-save", action="store_true")
-    args = parser.parse_args()
+    args = sweep_arguments(__doc__.splitlines()[0], [2, 4, 8, 16, 32, 64])
     params = parse_params(args.param)
 
     print(machine())

@@ -17,22 +17,16 @@ Run (defaults: d = 2 4 8 16, seed 0, default estimator settings)::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from _common import (
-    Timer,
     append_rows,
-    fixed_point_stats,
-    inverse_solve_stats,
+    fit_and_score,
     machine,
     parse_params,
-    peak_rss_mib,
+    sweep_arguments,
 )
 
-from skfpot import FixedPointOT
 from skfpot.datasets import load_mix3tomix10
-from skfpot.metrics import l2_uvp, transport_cosine
 
 PUBLISHED_BEST = {2: 0.1, 4: 0.3, 8: 0.7, 16: 1.4, 32: 2.8, 64: 3.2, 128: 2.0}
 PUBLISHED_LINEAR = {2: 14.1, 4: 14.9, 8: 27.3, 16: 41.6, 32: 55.3, 64: 63.9, 128: 63.6}
@@ -49,42 +43,19 @@ def run(d: int, seed: int, n: int, params: dict, method: str) -> dict:
     X_test = problem.sample_source(4096, random_state=2000 + seed)
     Y_test = problem.forward_map(X_test)
 
-    ot = FixedPointOT(random_state=seed, **params)
-    with Timer() as t:
-        ot.fit(X, Y)
-    T_hat = ot.transform(X_test)
-    S_hat = ot.inverse_transform(Y_test)
-    row = {
+    return {
         "benchmark": "mix3tomix10",
         "method": method,
         "n_features": d,
         "seed": seed,
-        "n_samples": n,
-        "uvp_fwd": l2_uvp(Y_test, T_hat),
-        "uvp_inv": l2_uvp(X_test, S_hat),
-        "cosine_fwd": transport_cosine(X_test, Y_test, T_hat),
         "identity_uvp": identity,
         "published_best": PUBLISHED_BEST.get(d),
-        "fit_seconds": t.seconds,
-        "n_iter": ot.n_iter_,
-        "peak_rss_mib": peak_rss_mib(),
-        "params": params,
-        **fixed_point_stats(ot),
-        **inverse_solve_stats(ot, Y_test, tol=1e-4),
-        **machine(),
+        **fit_and_score(X, Y, X_test, Y_test, params=params, seed=seed),
     }
-    return row
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--n", type=int, default=2**17)
-    parser.add_argument("--param", action="append", default=[])
-    parser.add_argument("--method", default="FixedPointOT")
-    parser.add_argument("--no-save", action="store_true")
-    args = parser.parse_args()
+    args = sweep_arguments(__doc__.splitlines()[0], [2, 4, 8, 16])
     params = parse_params(args.param)
 
     print(machine())
