@@ -22,6 +22,7 @@ from skfpot._training import (
     AnnealOnPlateau,
     FixedPointNet,
     LearningRateSchedule,
+    StandardisedRows,
     TrainingDivergedError,
     TrainingMonitor,
     UnpairedBatches,
@@ -41,20 +42,30 @@ _CHUNK = 8192
 _SOLVER_STEP = {"lbfgs": 1.0, "damped": 0.5}
 
 
-def _covariance(z: torch.Tensor) -> np.ndarray:
-    """Sample covariance of the rows of ``z`` in float64, in row chunks (no
-    float64 copy of the whole sample)."""
+def _covariance(z, positions=None) -> np.ndarray:
+    """Sample covariance in float64 of the rows ``positions`` (all when
+    omitted) of ``z``, a tensor or :class:`StandardisedRows`, made chunk by
+    chunk: no copy of the whole sample."""
+    n = len(z) if positions is None else len(positions)
     d = z.shape[1]
-    total = torch.zeros(d, dtype=torch.float64, device=z.device)
-    gram = torch.zeros(d, d, dtype=torch.float64, device=z.device)
-    for i in range(0, len(z), _CHUNK):
-        chunk = z[i : i + _CHUNK].double()
+    total = torch.zeros(d, dtype=torch.float64)
+    gram = torch.zeros(d, d, dtype=torch.float64)
+    for i in range(0, n, _CHUNK):
+        if positions is None:
+            ix = torch.arange(i, min(i + _CHUNK, n))
+        else:
+            ix = positions[i : i + _CHUNK]
+        chunk = z[ix].double().cpu()
         total += chunk.sum(0)
         gram += chunk.T @ chunk
-    n = len(z)
     mean = total / n
     cov = (gram - n * torch.outer(mean, mean)) / (n - 1)
-    return cov.cpu().numpy()
+    return cov.numpy()
+
+
+def _index_dtype(n: int):
+    """int32 row indices (half the memory of int64) when they fit."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def _resolve_device(device) -> torch.device:
@@ -215,12 +226,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
         self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
 
-        # One float32 copy of each sample, written chunk by chunk in a random
-        # order, so the validation rows are a prefix and no other copy exists.
+        # No copy of the data: minibatches are standardised from the caller's
+        # arrays when drawn; a random row order makes the validation rows a
+        # prefix of it.
         px, nvx = self._split_order(len(X), rng)
         py, nvy = self._split_order(len(Y), rng)
-        xs = self._standardised(X, self.mean_source_, x_classes, px, device)
-        ys = self._standardised(Y, self.mean_target_, y_classes, py, device)
+        xs = StandardisedRows(X, px, self.mean_source_, self.scale_, device, x_classes)
+        ys = StandardisedRows(Y, py, self.mean_target_, self.scale_, device, y_classes)
 
         def to_t(a, perm, dtype=torch.float32):
             if a is None:
@@ -286,11 +298,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         k_x, k_y = train.x_classes, train.y_classes
         factors = []
         for k in range(module.n_classes):
-            xk = train.x if k_x is None else train.x[k_x == k]
-            yk = train.y if k_y is None else train.y[k_y == k]
             covs = []
-            for z in (xk, yk):
-                cov = _covariance(z) if len(z) > 1 else None
+            for z, k_z in ((train.x, k_x), (train.y, k_y)):
+                rows = None if k_z is None else (k_z == k).nonzero()[:, 0].cpu()
+                size = len(z) if rows is None else len(rows)
+                cov = _covariance(z, rows) if size > 1 else None
                 if cov is None or not np.all(np.isfinite(cov)):
                     cov = np.eye(z.shape[1])
                 ridge = 1e-3 * max(np.trace(cov) / len(cov), 1e-12)
@@ -304,11 +316,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _split_order(self, n, rng):
         """A random row order and the number of validation rows (a prefix)."""
+        order = rng.permutation(n).astype(_index_dtype(n))
         if not self.early_stopping:
-            return rng.permutation(n), 0
+            return order, 0
         # at least one row on each side (n >= 2 was checked)
         n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
-        return rng.permutation(n), min(n_valid, n - 1)
+        return order, min(n_valid, n - 1)
 
     def _centred_ssq(self, A, means, classes) -> float:
         """Sum of squared deviations from the (class) means, in chunks."""
@@ -318,16 +331,6 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             c = None if classes is None else classes[rows]
             total += float(((A[rows] - self._class_rows(means, c)) ** 2).sum())
         return total
-
-    def _standardised(self, A, means, classes, perm, device) -> torch.Tensor:
-        """``(A[perm] − mean) / scale_`` as one float32 tensor, in chunks."""
-        out = torch.empty(A.shape, dtype=torch.float32, device=device)
-        for i in range(0, len(A), _CHUNK):
-            rows = perm[i : i + _CHUNK]
-            c = None if classes is None else classes[rows]
-            chunk = (A[rows] - self._class_rows(means, c)) / self.scale_
-            out[i : i + len(rows)] = torch.as_tensor(chunk, dtype=torch.float32)
-        return out
 
     def _make_net(self, sizes, device, train, valid, seed, bound):
         schedule = LearningRateSchedule(

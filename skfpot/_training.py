@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from torch import Tensor
 
 from skfpot.core.losses import backward_map, dual_loss
 
@@ -22,6 +23,7 @@ __all__ = [
     "AnnealOnPlateau",
     "FixedPointNet",
     "LearningRateSchedule",
+    "StandardisedRows",
     "TrainingDivergedError",
     "TrainingMonitor",
     "UnpairedBatches",
@@ -29,9 +31,52 @@ __all__ = [
 ]
 
 
+class StandardisedRows:
+    """Rows ``(A[rows] − mean) / scale`` of a host array, made on demand.
+
+    ``A`` is the caller's array (never copied); ``rows`` the order in which its
+    rows are used; ``means`` one row of means, or one per class with
+    ``classes`` the class code of every row of ``A``. Indexing with positions
+    (an integer tensor or array, or a slice) returns those standardised rows as
+    a float32 tensor on ``device``: training touches one minibatch at a time,
+    so it holds no copy of the data. :meth:`subset` returns a lazy view.
+    """
+
+    def __init__(self, array, rows, means, scale, device, classes=None):
+        self.array, self.rows, self.means = array, rows, means
+        self.scale, self.device, self.classes = scale, device, classes
+        self.shape = (len(rows), array.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def subset(self, ix) -> StandardisedRows:
+        """The rows at positions ``ix``, still lazy."""
+        return StandardisedRows(
+            self.array, self.rows[ix], self.means, self.scale, self.device, self.classes
+        )
+
+    def __getitem__(self, ix) -> Tensor:
+        if isinstance(ix, Tensor):
+            ix = ix.cpu().numpy()
+        rows = self.rows[ix]
+        mean = self.means if self.classes is None else self.means[self.classes[rows]]
+        z = (self.array[rows] - mean) / self.scale
+        return torch.as_tensor(z, dtype=torch.float32).to(self.device)
+
+
+def _subset(t, i):
+    if t is None:
+        return None
+    return t.subset(i) if isinstance(t, StandardisedRows) else t[i]
+
+
 class UnpairedData(torch.utils.data.Dataset):
-    """Two in-memory samples of different lengths (and optional class labels
-    and per-sample weights). Never indexed per item: batches are sliced."""
+    """Two samples of different lengths (and optional class labels and
+    per-sample weights). Never indexed per item: batches are sliced.
+
+    ``x`` and ``y`` are tensors or :class:`StandardisedRows`.
+    """
 
     def __init__(
         self, x, y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
@@ -46,12 +91,24 @@ class UnpairedData(torch.utils.data.Dataset):
     def __getitem__(self, i):  # pragma: no cover - batches are sliced instead
         raise TypeError("UnpairedData is sliced in batches, not indexed")
 
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
     def batch_subset(self, ix, iy) -> UnpairedData:
-        """A new dataset of the rows ``ix`` of X and ``iy`` of Y."""
-        return UnpairedData(*self.batch(ix, iy))
+        """A new dataset of the rows ``ix`` of X and ``iy`` of Y (lazy rows
+        stay lazy)."""
+        return UnpairedData(
+            _subset(self.x, ix),
+            _subset(self.y, iy),
+            _subset(self.x_classes, ix),
+            _subset(self.y_classes, iy),
+            _subset(self.x_weight, ix),
+            _subset(self.y_weight, iy),
+        )
 
     def batch(self, ix, iy) -> tuple:
-        """The minibatch of rows ``ix`` of X and rows ``iy`` of Y."""
+        """The minibatch of rows ``ix`` of X and rows ``iy`` of Y (tensors)."""
 
         def take(t, i):
             return None if t is None else t[i]
@@ -88,7 +145,7 @@ class UnpairedBatches:
         self.batch_size = batch_size
         self.steps_per_pass = steps_per_pass
         self.remaining = max_steps
-        device = dataset.x.device
+        device = dataset.device
         self._gen = torch.Generator(device="cpu").manual_seed(seed)
         self._device = device
         self._streams = {}
@@ -97,7 +154,8 @@ class UnpairedBatches:
         b = min(self.batch_size, n)
         perm, pos = self._streams.get(key, (None, n))
         if pos + b > n:
-            perm, pos = torch.randperm(n, generator=self._gen), 0
+            dtype = torch.int32 if n < 2**31 else torch.long
+            perm, pos = torch.randperm(n, generator=self._gen, dtype=dtype), 0
         self._streams[key] = (perm, pos + b)
         return perm[pos : pos + b].to(self._device)
 
@@ -288,6 +346,12 @@ class TrainingMonitor(Callback):
             self.last_good_step_ = self.step_
 
 
+#: Storage type of the warm-start cache: a starting point needs no more than
+#: half precision (its rounding, ~5e-4 relative, is far below the change of a
+#: solution between two visits of a row), and it halves the cache's memory.
+WARM_START_DTYPE = torch.float16
+
+
 class FixedPointNet(NeuralNet):
     """skorch net whose step is the envelope-gradient dual step.
 
@@ -312,13 +376,17 @@ class FixedPointNet(NeuralNet):
         if self.warm_start_rows and iy is not None:
             if cache is None:
                 cache = torch.full(
-                    (self.warm_start_rows, y.shape[1]), math.nan, device=y.device
+                    (self.warm_start_rows, y.shape[1]),
+                    math.nan,
+                    dtype=WARM_START_DTYPE,
+                    device=y.device,
                 )
                 self.warm_start_cache_ = cache
-            x0 = cache[iy]  # NaN rows (not yet visited) start from the affine inverse
+            # rows not yet visited (NaN) start from the affine inverse
+            x0 = cache[iy].to(y.dtype)
         result = backward_map(self.module_, y, yc, x0=x0, **self.solver_options)
         if x0 is not None:
-            cache[iy] = result.x.detach()
+            cache[iy] = result.x.detach().to(cache.dtype)
         loss = dual_loss(
             self.module_,
             x,

@@ -407,3 +407,31 @@ def test_learning_rate_schedule_rates():
     assert cosine.rate(25) == pytest.approx(start / 2)
     assert cosine.rate(30) == pytest.approx(0.0) == cosine.rate(99)
     assert LearningRateSchedule(0.1, 100, "constant").initialize().rate(80) == 0.1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_batches_come_from_the_callers_arrays(dtype):
+    """fit keeps no copy of X and Y: each minibatch is standardised from the
+    caller's arrays when it is drawn, and equals (X[row] − mean) / scale."""
+    from skorch.callbacks import Callback
+
+    class Grab(Callback):
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training and not hasattr(self, "batch_"):
+                self.batch_ = batch
+                self.data_ = net.train_iterator_.dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)).astype(dtype)
+    Y = (2.0 * rng.normal(size=(200, 3)) + 1.0).astype(dtype)
+    grab = Grab()
+    ot = FixedPointOT(**{**TINY, "callbacks": [("grab", grab)]}).fit(X, Y)
+    data = grab.data_
+    assert data.x.array is X and data.y.array is Y
+    # validation rows are held out: training and validation rows are disjoint
+    assert len(data.x) == 270 and len(data.y) == 180
+    x, y, *_, iy = grab.batch_
+    assert x.dtype == y.dtype == torch.float32
+    rows = data.y.rows[iy.numpy()]
+    expected = (Y[rows] - ot.mean_target_) / ot.scale_
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=1e-6)

@@ -77,20 +77,32 @@ def _apply(p: Tensor | None, v: Tensor) -> Tensor:
     return torch.einsum("nde,ne->nd", p, v)
 
 
-def _two_loop(r: Tensor, s: Tensor, yv: Tensor, rho: Tensor, gamma: Tensor, p):
-    """L-BFGS direction ``−H r``; history slots are ordered oldest → newest and
-    empty slots hold zeros (``rho = 0``), which makes them no-ops."""
+def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
+    """L-BFGS direction ``−H r`` for the rows ``idx``.
+
+    ``hist = (s, y, rho, head)`` is a ring buffer of secant pairs per row:
+    ``head`` counts the pairs ever stored, the newest sits in slot
+    ``(head − 1) mod m``; empty or dropped slots have ``rho = 0``, which makes
+    them no-ops. Pairs are read one slot at a time, so no copy of the whole
+    history is made.
+    """
+    s, yv, rho, head = hist
+    n, m, d = s.shape
+    s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
     q = r
-    m = s.shape[1]
+    base = idx * m
+    newest = head[idx] - 1
     alphas = []
-    for j in range(m - 1, -1, -1):
-        a = rho[:, j] * (s[:, j] * q).sum(-1)
-        q = q - a[:, None] * yv[:, j]
-        alphas.append(a)
+    for j in range(m):  # newest to oldest
+        at = base + (newest - j) % m
+        s_j, rho_j = s.index_select(0, at), rho.index_select(0, at)
+        a = rho_j * (s_j * q).sum(-1)
+        q = q - a[:, None] * yv.index_select(0, at)
+        alphas.append((a, rho_j, at))
     q = gamma[:, None] * _apply(p, q)
-    for j in range(m):
-        b = rho[:, j] * (yv[:, j] * q).sum(-1)
-        q = q + (alphas[m - 1 - j] - b)[:, None] * s[:, j]
+    for a, rho_j, at in reversed(alphas):  # oldest to newest
+        b = rho_j * (yv.index_select(0, at) * q).sum(-1)
+        q = q + (a - b)[:, None] * s.index_select(0, at)
     return -q
 
 
@@ -184,6 +196,8 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
     s_hist = torch.zeros(n, m, d, device=dev, dtype=dt)
     y_hist = torch.zeros(n, m, d, device=dev, dtype=dt)
     rho = torch.zeros(n, m, device=dev, dtype=dt)
+    head = torch.zeros(n, dtype=torch.long, device=dev)
+    hist = (s_hist, y_hist, rho, head)
     gamma = torch.ones(n, device=dev, dtype=dt)
     step = torch.full((n,), step0, device=dev, dtype=dt)
     n_iter = torch.zeros(n, dtype=torch.long, device=dev)
@@ -198,9 +212,7 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
         pa = p if (p is None or p.dim() == 2) else p[idx]
         xa, ya, ra, fa = x[idx], y[idx], r[idx], f[idx]
         if memory:
-            direction = _two_loop(
-                ra, s_hist[idx], y_hist[idx], rho[idx], gamma[idx], pa
-            )
+            direction = _two_loop(ra, hist, idx, gamma[idx], pa)
             slope = (direction * ra).sum(-1)
             bad = ~(slope < 0)
             if bad.any():  # not a descent direction: drop the history
@@ -232,9 +244,11 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
                 good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
                 upd = acc[good]
                 if upd.numel():
-                    s_hist[upd] = torch.cat([s_hist[upd, 1:], sv[good, None]], 1)
-                    y_hist[upd] = torch.cat([y_hist[upd, 1:], yvv[good, None]], 1)
-                    rho[upd] = torch.cat([rho[upd, 1:], (1.0 / sy[good])[:, None]], 1)
+                    slot = head[upd] % m
+                    s_hist[upd, slot] = sv[good]
+                    y_hist[upd, slot] = yvv[good]
+                    rho[upd, slot] = 1.0 / sy[good]
+                    head[upd] += 1
                     pu = p if (p is None or p.dim() == 2) else p[upd]
                     yg = yvv[good]
                     gamma[upd] = sy[good] / (yg * _apply(pu, yg)).sum(-1)

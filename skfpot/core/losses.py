@@ -130,9 +130,9 @@ def backward_map(
     classes : Tensor of shape (n,), optional
         Class index of every row (class-conditional potentials).
     x0 : Tensor of shape (n, d), optional
-        Starting points (for instance a previous solution); rows that are
-        NaN start, like every row without ``x0``, from the inverse of the
-        potential's affine part.
+        Starting points (for instance a previous solution); rows with a NaN
+        or infinite entry start, like every row without ``x0``, from the
+        inverse of the potential's affine part.
     **solver_options
         ``method``, ``memory``, ``step_size``, ``tol``, ``max_iter``.
 
@@ -160,8 +160,8 @@ def backward_map(
     p = p[0] if classes is None else p[classes]
     if x0 is None:  # reuse the inverse: no second d×d solve per step
         x0 = potential.affine_inverse(y, classes, inverse=p)
-    else:  # rows without a previous solution (NaN) start from the inverse too
-        fresh = torch.isnan(x0[:, 0])
+    else:  # rows without a usable previous solution start from the inverse too
+        fresh = ~torch.isfinite(x0).all(-1)
         if fresh.any():
             x0 = x0.clone()
             x0[fresh] = potential.affine_inverse(
