@@ -369,24 +369,38 @@ class FixedPointNet(NeuralNet):
             self.train_iterator_ = iterator
         return iterator
 
+    def _warm_cache(self, name: str, shape: tuple, device) -> Tensor:
+        """A per-training-row cache of ``shape``, NaN (not yet visited)."""
+        cache = getattr(self, name, None)
+        if cache is None:
+            cache = torch.full(
+                (self.warm_start_rows, *shape),
+                math.nan,
+                dtype=WARM_START_DTYPE,
+                device=device,
+            )
+            setattr(self, name, cache)
+        return cache
+
     def _solve_and_loss(self, batch):
         x, y, xc, yc, xw, yw, iy = batch
+        options = dict(self.solver_options)
+        warm = bool(self.warm_start_rows) and iy is not None
+        dense = options.get("method") == "bfgs"
         x0 = None
-        cache = getattr(self, "warm_start_cache_", None)
-        if self.warm_start_rows and iy is not None:
-            if cache is None:
-                cache = torch.full(
-                    (self.warm_start_rows, y.shape[1]),
-                    math.nan,
-                    dtype=WARM_START_DTYPE,
-                    device=y.device,
-                )
-                self.warm_start_cache_ = cache
+        if warm:
             # rows not yet visited (NaN) start from the affine inverse
+            cache = self._warm_cache("warm_start_cache_", y.shape[1:], y.device)
             x0 = cache[iy].to(y.dtype)
-        result = backward_map(self.module_, y, yc, x0=x0, **self.solver_options)
-        if x0 is not None:
+            if dense:  # and from the preconditioner as curvature estimate
+                d = y.shape[1]
+                h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
+                options["inverse_hessian"] = h_cache[iy].to(y.dtype)
+        result = backward_map(self.module_, y, yc, x0=x0, **options)
+        if warm:
             cache[iy] = result.x.detach().to(cache.dtype)
+            if dense:
+                h_cache[iy] = result.inverse_hessian.to(h_cache.dtype)
         loss = dual_loss(
             self.module_,
             x,

@@ -95,7 +95,9 @@ def _quadratic(d, seed):
     return grad_fn, m, c
 
 
-@pytest.mark.parametrize("method, max_iter", [("lbfgs", 60), ("damped", 400)])
+@pytest.mark.parametrize(
+    "method, max_iter", [("lbfgs", 60), ("bfgs", 60), ("damped", 400)]
+)
 def test_solver_finds_prox_of_quadratic(method, max_iter):
     d = 6
     grad_fn, m, c = _quadratic(d, 0)
@@ -107,7 +109,7 @@ def test_solver_finds_prox_of_quadratic(method, max_iter):
         method=method,
         tol=1e-10,
         max_iter=max_iter,
-        step_size=1.0 if method == "lbfgs" else 0.3,
+        step_size=0.3 if method == "damped" else 1.0,
     )
     assert bool(res.converged.all())
     torch.testing.assert_close(res.x, exact, atol=1e-8, rtol=0)
@@ -135,6 +137,45 @@ def test_preconditioner_makes_quadratic_exact_in_one_step():
     y = torch.randn(20, d, dtype=torch.float64)
     res = solve_c_transform(grad_fn, y, preconditioner=p, tol=1e-10, max_iter=5)
     assert res.n_iter.max().item() == 1
+
+
+def test_bfgs_returns_curvature_that_a_later_solve_reuses():
+    d = 6
+    grad_fn, m, c = _quadratic(d, 4)
+    eye = torch.eye(d, dtype=torch.float64)
+    y = torch.randn(25, d, dtype=torch.float64)
+    first = solve_c_transform(grad_fn, y, method="bfgs", tol=1e-10, max_iter=60)
+    assert first.inverse_hessian.shape == (25, d, d)
+    assert solve_c_transform(grad_fn, y, tol=1e-10).inverse_hessian is None
+    # the exact inverse Hessian of the inner objective makes one step exact
+    exact = torch.linalg.inv(eye - m).expand(25, d, d)
+    res = solve_c_transform(
+        grad_fn, y, method="bfgs", inverse_hessian=exact, tol=1e-10, max_iter=5
+    )
+    assert res.n_iter.max().item() == 1
+    # a new target solved with the curvature of the first solve: fewer steps
+    y2 = y + 0.5 * torch.randn(25, d, dtype=torch.float64)
+    cold = solve_c_transform(grad_fn, y2, method="bfgs", tol=1e-10, max_iter=60)
+    warm = solve_c_transform(
+        grad_fn,
+        y2,
+        method="bfgs",
+        inverse_hessian=first.inverse_hessian,
+        tol=1e-10,
+        max_iter=60,
+    )
+    assert bool(warm.converged.all())
+    assert warm.n_evals.double().mean() < 0.6 * cold.n_evals.double().mean()
+    # rows with a non-finite estimate start from the preconditioner (here I)
+    h0 = exact.clone()
+    h0[::2, 0, 0] = float("nan")
+    mixed = solve_c_transform(
+        grad_fn, y, method="bfgs", inverse_hessian=h0, tol=1e-10, max_iter=60
+    )
+    assert mixed.n_evals[::2].tolist() == first.n_evals[::2].tolist()
+    assert (mixed.n_iter[1::2] == 1).all()
+    with pytest.raises(ValueError, match="method='bfgs' only"):
+        solve_c_transform(grad_fn, y, inverse_hessian=exact)
 
 
 def test_safeguard_keeps_unbounded_problem_finite():

@@ -9,7 +9,7 @@ characterised by the fixed-point equation ``x = y + ∇φ(x)``. The residual
 the defect of the fixed-point equation.
 
 Every sample of a batch is solved independently (per-sample steps, histories and
-stopping), and only the rows that have not converged are evaluated. Two
+stopping), and only the rows that have not converged are evaluated. Three
 iterations are available, selected by name (:data:`SOLVERS`):
 
 ``"damped"``
@@ -23,6 +23,13 @@ iterations are available, selected by name (:data:`SOLVERS`):
     Non-descent directions reset the history; steps are safeguarded by the same
     per-sample backtracking on ``f``, which keeps iterates bounded when φ makes
     the inner problem non-convex.
+``"bfgs"``
+    The same loop with a dense ``d × d`` BFGS inverse-Hessian estimate per
+    sample, seeded with ``P`` or with a given ``inverse_hessian`` (for
+    instance the estimate a previous solve of the same sample ended with),
+    and returned in the result. Carrying it from solve to solve keeps the
+    curvature of each sample's problem, which a fresh quasi-Newton model has
+    to rediscover in about ``d`` steps; it costs ``d²`` numbers per sample.
 
 ``P`` is an optional symmetric positive-definite preconditioner (the inverse of
 the potential's learned quadratic part, which makes the very first step exact
@@ -51,7 +58,7 @@ class FixedPointResult(NamedTuple):
     --------
     >>> from skfpot.core import FixedPointResult
     >>> FixedPointResult._fields
-    ('x', 'value', 'residual', 'n_iter', 'n_evals', 'converged')
+    ('x', 'value', 'residual', 'n_iter', 'n_evals', 'converged', 'inverse_hessian')
     """
 
     #: The approximate fixed point ``x*(y)``, shape ``(n, d)``.
@@ -66,6 +73,8 @@ class FixedPointResult(NamedTuple):
     n_evals: Tensor
     #: Whether the sample reached ``residual <= tol``, shape ``(n,)``.
     converged: Tensor
+    #: ``"bfgs"`` only: the final inverse-Hessian estimates, shape ``(n, d, d)``.
+    inverse_hessian: Tensor | None = None
 
 
 def _apply(p: Tensor | None, v: Tensor) -> Tensor:
@@ -117,6 +126,7 @@ def solve_c_transform(
     step_size: float = 1.0,
     tol: float = 1e-5,
     max_iter: int = 100,
+    inverse_hessian: Tensor | None = None,
 ) -> FixedPointResult:
     """Solve ``x = y + ∇φ(x)`` for every row of ``y``.
 
@@ -132,7 +142,7 @@ def solve_c_transform(
         Starting points (warm start); ``y`` when omitted.
     preconditioner : Tensor of shape (d, d) or (n, d, d), optional
         Symmetric positive-definite ``P`` (identity when omitted).
-    method : {"lbfgs", "damped"}
+    method : {"lbfgs", "bfgs", "damped"}
         Iteration, see the module documentation.
     memory : int
         Number of secant pairs kept by ``"lbfgs"`` (ignored by ``"damped"``).
@@ -143,6 +153,10 @@ def solve_c_transform(
         Stop a sample once ``|x − y − ∇φ(x)|₂ / √d <= tol``.
     max_iter : int
         Iteration cap per sample.
+    inverse_hessian : Tensor of shape (n, d, d), optional
+        ``"bfgs"`` only: starting inverse-Hessian estimate of every row
+        (symmetric positive definite); rows with a non-finite entry start
+        from ``P``.
 
     Returns
     -------
@@ -165,6 +179,8 @@ def solve_c_transform(
         raise ValueError(f"method must be one of {sorted(SOLVERS)}, got {method!r}")
     if max_iter < 0 or tol < 0 or step_size <= 0 or memory < 0:
         raise ValueError("max_iter, tol and memory must be >= 0, step_size > 0")
+    if inverse_hessian is not None and method != "bfgs":
+        raise ValueError("inverse_hessian is used by method='bfgs' only")
     return SOLVERS[method](
         grad_fn,
         y,
@@ -174,10 +190,35 @@ def solve_c_transform(
         step0=step_size,
         tol=tol,
         max_iter=max_iter,
+        dense=method == "bfgs",
+        h0=inverse_hessian,
     )
 
 
-def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
+def _rows_of(p: Tensor | None, n: int, d: int, like: Tensor) -> Tensor:
+    """``P`` as one ``(d, d)`` matrix per row."""
+    if p is None:
+        return torch.eye(d, dtype=like.dtype, device=like.device).expand(n, d, d)
+    return p.expand(n, d, d) if p.dim() == 2 else p
+
+
+def _bfgs_update(h: Tensor, s: Tensor, yv: Tensor, sy: Tensor) -> Tensor:
+    """``(I − ρsyᵀ) H (I − ρysᵀ) + ρssᵀ`` for every row, ``ρ = 1 / sᵀy``."""
+    rho = 1.0 / sy
+    hy = torch.einsum("nde,ne->nd", h, yv)
+    yhy = (yv * hy).sum(-1)
+    cross = s[:, :, None] * hy[:, None, :]
+    outer = s[:, :, None] * s[:, None, :]
+    return (
+        h
+        - rho[:, None, None] * (cross + cross.transpose(1, 2))
+        + (rho * rho * yhy + rho)[:, None, None] * outer
+    )
+
+
+def _quasi_newton(
+    grad_fn, y, *, x0, p, memory, step0, tol, max_iter, dense=False, h0=None
+):
     n, d = y.shape
     dev, dt = y.device, y.dtype
     rows_all = torch.arange(n, device=dev)
@@ -198,6 +239,11 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
     rho = torch.zeros(n, m, device=dev, dtype=dt)
     head = torch.zeros(n, dtype=torch.long, device=dev)
     hist = (s_hist, y_hist, rho, head)
+    if dense:
+        hinv = _rows_of(p, n, d, y).clone()
+        if h0 is not None:
+            given = torch.isfinite(h0).flatten(1).all(-1)
+            hinv[given] = h0[given].to(dt)
     gamma = torch.ones(n, device=dev, dtype=dt)
     step = torch.full((n,), step0, device=dev, dtype=dt)
     n_iter = torch.zeros(n, dtype=torch.long, device=dev)
@@ -211,7 +257,16 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
             break
         pa = p if (p is None or p.dim() == 2) else p[idx]
         xa, ya, ra, fa = x[idx], y[idx], r[idx], f[idx]
-        if memory:
+        if dense:
+            direction = -torch.einsum("nde,ne->nd", hinv[idx], ra)
+            slope = (direction * ra).sum(-1)
+            bad = ~(slope < 0)
+            if bad.any():  # not a descent direction: back to P
+                fresh = _rows_of(pa, len(idx), d, y)[bad]
+                hinv[idx[bad]] = fresh
+                direction[bad] = -torch.einsum("nde,ne->nd", fresh, ra[bad])
+                slope = (direction * ra).sum(-1)
+        elif memory:
             direction = _two_loop(ra, hist, idx, gamma[idx], pa)
             slope = (direction * ra).sum(-1)
             bad = ~(slope < 0)
@@ -237,7 +292,15 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
 
         acc = idx[ok]
         if acc.numel():
-            if memory:
+            if dense:
+                sv = xc[ok] - xa[ok]
+                yvv = rc[ok] - ra[ok]
+                sy = (sv * yvv).sum(-1)
+                good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
+                upd = acc[good]
+                if upd.numel():
+                    hinv[upd] = _bfgs_update(hinv[upd], sv[good], yvv[good], sy[good])
+            elif memory:
                 sv = xc[ok] - xa[ok]
                 yvv = rc[ok] - ra[ok]
                 sy = (sv * yvv).sum(-1)
@@ -268,8 +331,9 @@ def _quasi_newton(grad_fn, y, *, x0, p, memory, step0, tol, max_iter):
         n_iter=n_iter,
         n_evals=n_iter + 1,
         converged=res <= tol,
+        inverse_hessian=hinv if dense else None,
     )
 
 
-#: name -> solver; both share the safeguarded quasi-Newton loop above.
-SOLVERS = {"lbfgs": _quasi_newton, "damped": _quasi_newton}
+#: name -> solver; all share the safeguarded quasi-Newton loop above.
+SOLVERS = {"lbfgs": _quasi_newton, "bfgs": _quasi_newton, "damped": _quasi_newton}
