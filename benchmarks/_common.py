@@ -42,10 +42,15 @@ def git_commit() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
+#: the commit whose code this process imported (read once, at import time: a
+#: later edit of the tree does not change the code a running benchmark uses)
+_COMMIT_AT_START = git_commit()
+
+
 def machine() -> dict:
     """Facts that make a timing reproducible."""
     return {
-        "git_commit": git_commit(),
+        "git_commit": _COMMIT_AT_START,
         "date": date.today().isoformat(),
         "machine": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
