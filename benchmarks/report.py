@@ -28,19 +28,26 @@ def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _settings(row: dict) -> str:
+    """The non-default estimator parameters of a row, compactly."""
+    params = row.get("params") or {}
+    text = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    return text if row["method"] == "FixedPointOT" else f"{row['method']}: {text}"
+
+
 def accuracy_table(name: str) -> None:
     rows = _load(name)
     if not rows:
         return
     print(f"\n### {name}\n")
     print(
-        "| d | method | seed | fwd L2-UVP % | inv L2-UVP % | best published % "
+        "| d | settings | commit | fwd L2-UVP % | inv L2-UVP % | best published % "
         "| cosine | steps | fit s | ∇φ evals/solve (after 20 %) | peak RSS MiB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in sorted(rows, key=lambda r: (r["n_features"], r["method"], r["seed"])):
+    for r in sorted(rows, key=lambda r: r["n_features"]):  # stable: run order
         print(
-            f"| {r['n_features']} | {r['method']} | {r['seed']} "
+            f"| {r['n_features']} | {_settings(r)} | {r.get('git_commit') or '—'} "
             f"| {r['uvp_fwd']:.3f} | {r['uvp_inv']:.3f} "
             f"| {_fmt(PUBLISHED[name].get(r['n_features']), 'g')} "
             f"| {r['cosine_fwd']:.5f} | {r['n_iter']} | {r['fit_seconds']:.0f} "
