@@ -9,7 +9,7 @@ resident memory *beyond the data* (``VmHWM`` minus that ``VmRSS``),
 the fit time and the forward/inverse L2-UVP on 4096 fresh points. Training
 touches one minibatch per step, so the memory beyond the data should not grow
 with n, except for the per-row warm-start cache (``fixed_point_warm_start``,
-one float32 row per training row of Y) which is reported separately.
+one float16 row per training row of Y) which is reported separately.
 
 Run::
 
