@@ -36,7 +36,7 @@ class ClassConditionalFixedPointOT(_BaseFixedPointOT):
     hidden_layer_sizes, activation, quadratic, max_iter, batch_size, \
 learning_rate_init, learning_rate_schedule, fixed_point_solver, \
 fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
-fixed_point_warm_start, early_stopping, \
+fixed_point_warm_start, inverse_anchors, early_stopping, \
 validation_fraction, n_iter_no_change, tol, eval_interval, device, n_jobs, \
 random_state, verbose, callbacks
         As in :class:`FixedPointOT`.
@@ -49,8 +49,12 @@ random_state, verbose, callbacks
         The normalised weights ``w_k`` of the per-class duals.
     module_, mean_source_, mean_target_, scale_, n_iter_, loss_curve_, \
 validation_scores_, best_validation_score_, fixed_point_n_evals_, \
-fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
+fixed_point_converged_, anchors_, anchor_images_, history_, device_, \
+n_features_in_, feature_names_in_
         As in :class:`FixedPointOT`.
+    anchor_classes_ : Tensor of shape (n_anchors,) or None
+        Class code of every kept row (a backward solve's second start is a
+        kept row of its own class).
 
     See Also
     --------
@@ -113,6 +117,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
         fixed_point_tol=1e-4,
         fixed_point_max_iter=100,
         fixed_point_warm_start=True,
+        inverse_anchors=2048,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -137,6 +142,7 @@ fixed_point_converged_, history_, device_, n_features_in_, feature_names_in_
             fixed_point_tol=fixed_point_tol,
             fixed_point_max_iter=fixed_point_max_iter,
             fixed_point_warm_start=fixed_point_warm_start,
+            inverse_anchors=inverse_anchors,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,

@@ -198,3 +198,22 @@ def test_direct_call_without_classes_names_the_recipe(problem, ot):
     fit_msg = "x_classes is required by ClassConditionalFixedPointOT.fit"
     with pytest.raises(ValueError, match=re.escape(fit_msg)):
         ClassConditionalFixedPointOT().fit(X, X)
+
+
+def test_inverse_anchor_starts_stay_in_the_class():
+    """The second start of a backward solve is a kept source row of the same
+    class (the nearest image within the class)."""
+    from skfpot import ClassConditionalFixedPointOT
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(600, 3)), rng.normal(size=(500, 3)) + 2.0
+    a, b = rng.integers(0, 2, 600), rng.integers(0, 2, 500)
+    cc = ClassConditionalFixedPointOT(
+        hidden_layer_sizes=(16,), max_iter=50, random_state=0
+    ).fit(X, Y, x_classes=a, y_classes=b)
+    assert cc.anchor_classes_ is not None and len(cc.anchor_classes_) == 540
+    y = torch.as_tensor(rng.normal(size=(50, 3)), dtype=torch.float32)
+    k = torch.as_tensor(b[:50])
+    starts = cc._anchor_start(y, k)
+    rows = [int((cc.anchors_ == s).all(1).nonzero()[0]) for s in starts]
+    assert (cc.anchor_classes_[rows] == k).all()

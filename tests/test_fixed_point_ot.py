@@ -459,3 +459,25 @@ def test_bfgs_carries_curvature_and_saves_solver_work():
         assert ot.fixed_point_converged_[200:].mean() == 1.0
         late[solver] = ot.fixed_point_n_evals_[200:].mean()
     assert late["bfgs"] < 0.8 * late["lbfgs"]
+
+
+def test_inverse_anchors_give_a_second_start_that_never_loses():
+    """The backward map keeps the better of two solves (affine start and the
+    kept source row whose image is nearest): the inner objective at the
+    returned points is never above the single-start one, so the dual
+    estimate (a sum of minima) can only go down."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    centres = 3.0 * rng.normal(size=(3, 3))
+    Y = centres[rng.integers(0, 3, 500)] + 0.5 * rng.normal(size=(500, 3))
+    params = dict(hidden_layer_sizes=(32, 32), max_iter=300, learning_rate_init=3e-3)
+    ot = FixedPointOT(random_state=0, **params).fit(X, Y)
+    assert ot.anchors_.shape == ot.anchor_images_.shape == (540, 3)  # 600 − 60
+    both = ot.score(X, Y)
+    kept, ot.anchors_ = ot.anchors_, None
+    single = ot.score(X, Y)
+    ot.anchors_ = kept
+    assert both <= single + 1e-6
+    none = FixedPointOT(random_state=0, inverse_anchors=0, **params).fit(X, Y)
+    assert none.anchors_ is None
+    np.testing.assert_allclose(none.score(X, Y), single, rtol=1e-6)
