@@ -18,7 +18,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def git_commit() -> str | None:
-    """The checked-out commit (with ``+dirty`` when the tree has changes)."""
+    """The checked-out commit (``+dirty`` when ``skfpot/`` or the benchmark
+    scripts have uncommitted changes)."""
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
@@ -31,14 +32,16 @@ def git_commit() -> str | None:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            # results files change as benchmarks append to them: not code
+            # only code counts: docs edits and the results files that
+            # benchmarks append to do not change what a run executes
             [
                 "git",
                 "status",
                 "--porcelain",
                 "--untracked-files=no",
                 "--",
-                ".",
+                "skfpot",
+                "benchmarks",
                 ":(exclude)benchmarks/results",
             ],
             cwd=root,

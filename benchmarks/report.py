@@ -61,12 +61,13 @@ def scale_table() -> None:
         return
     print("\n### scale\n")
     print(
-        "| n = m | d | warm start | data MiB (float64) | peak beyond data MiB "
-        "| steps | fit s | fwd % | inv % |"
+        "| commit | n = m | d | warm start | data MiB (float64) "
+        "| peak beyond data MiB | steps | fit s | fwd % | inv % |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
+            f"| {r.get('git_commit') or '—'} "
             f"| {r['n_samples']:,} | {r['n_features']} | {r['warm_start']} "
             f"| {r['data_mib']:.0f} | {r['peak_extra_mib']:.0f} | {r['n_iter']} "
             f"| {r['fit_seconds']:.0f} | {r['uvp_fwd']:.3f} | {r['uvp_inv']:.3f} |"
