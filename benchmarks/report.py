@@ -31,8 +31,7 @@ def _fmt(value, spec: str) -> str:
 def _settings(row: dict) -> str:
     """The non-default estimator parameters of a row, compactly."""
     params = row.get("params") or {}
-    text = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-    return text if row["method"] == "FixedPointOT" else f"{row['method']}: {text}"
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
 
 
 def accuracy_table(name: str) -> None:
