@@ -292,29 +292,23 @@ def _quasi_newton(
 
         acc = idx[ok]
         if acc.numel():
-            if dense:
+            if dense or memory:  # secant pair of the accepted step
                 sv = xc[ok] - xa[ok]
                 yvv = rc[ok] - ra[ok]
                 sy = (sv * yvv).sum(-1)
                 good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
                 upd = acc[good]
-                if upd.numel():
-                    hinv[upd] = _bfgs_update(hinv[upd], sv[good], yvv[good], sy[good])
-            elif memory:
-                sv = xc[ok] - xa[ok]
-                yvv = rc[ok] - ra[ok]
-                sy = (sv * yvv).sum(-1)
-                good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
-                upd = acc[good]
-                if upd.numel():
-                    slot = head[upd] % m
-                    s_hist[upd, slot] = sv[good]
-                    y_hist[upd, slot] = yvv[good]
-                    rho[upd, slot] = 1.0 / sy[good]
-                    head[upd] += 1
-                    pu = p if (p is None or p.dim() == 2) else p[upd]
-                    yg = yvv[good]
-                    gamma[upd] = sy[good] / (yg * _apply(pu, yg)).sum(-1)
+                sv, yvv, sy = sv[good], yvv[good], sy[good]
+            if dense and upd.numel():
+                hinv[upd] = _bfgs_update(hinv[upd], sv, yvv, sy)
+            elif memory and upd.numel():
+                slot = head[upd] % m
+                s_hist[upd, slot] = sv
+                y_hist[upd, slot] = yvv
+                rho[upd, slot] = 1.0 / sy
+                head[upd] += 1
+                pu = p if (p is None or p.dim() == 2) else p[upd]
+                gamma[upd] = sy / (yvv * _apply(pu, yvv)).sum(-1)
             x[acc], r[acc], f[acc] = xc[ok], rc[ok], fc[ok]
             res[acc] = rc[ok].norm(dim=-1) / sqrt_d
             step[acc] = step0
