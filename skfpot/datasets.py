@@ -856,8 +856,11 @@ class Mix3toMix10:
         rng = check_random_state(random_state)
         components = rng.randint(len(self.centers), size=n)
         noise = rng.standard_normal((n, self.n_features))
-        X = self.std * np.einsum("nij,nj->ni", self.maps[components], noise)
-        return X + self.centers[components]
+        X = np.empty_like(noise)
+        for k, (centre, linear) in enumerate(zip(self.centers, self.maps, strict=True)):
+            rows = components == k  # one matrix per component, no n × d × d
+            X[rows] = centre + self.std * noise[rows] @ linear.T
+        return X
 
     def forward_map(self, X: ArrayLike) -> NDArray[np.float64]:
         """Apply the optimal map ``T*`` (μ to ν), in chunks of 8192 rows.

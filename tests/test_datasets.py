@@ -318,3 +318,21 @@ def test_mix3tomix10_missing_default_dir(monkeypatch, tmp_path):
     assert message.startswith("Mix3toMix10 data directory not found (tried ")
     assert repr(str(missing)) in message
     assert "set the environment variable SKFPOT_W2BENCH_DIR" in message
+
+
+@needs_w2bench
+def test_mix3tomix10_source_is_the_gaussian_mixture():
+    """Each draw is centre_k + std · A_k z for its component k (computed one
+    component at a time: no n × d × d array, which took 16 GiB at
+    n = 2**17, d = 128)."""
+    from sklearn.utils import check_random_state
+
+    problem = load_mix3tomix10(8)
+    X = problem.sample_source(2000, random_state=3)
+    rng = check_random_state(3)
+    k = rng.randint(len(problem.centers), size=2000)
+    z = rng.standard_normal((2000, 8))
+    expected = problem.centers[k] + problem.std * np.einsum(
+        "nij,nj->ni", problem.maps[k], z
+    )
+    np.testing.assert_allclose(X, expected, rtol=0, atol=1e-12)
