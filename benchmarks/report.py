@@ -40,13 +40,15 @@ def accuracy_table(name: str) -> None:
         return
     print(f"\n### {name}\n")
     print(
-        "| d | settings | commit | fwd L2-UVP % | inv L2-UVP % | best published % "
+        "| d | settings | seed | commit | fwd L2-UVP % | inv L2-UVP % "
+        "| best published % "
         "| cosine | steps | fit s | ∇φ evals/solve (after 20 %) | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: r["n_features"]):  # stable: run order
         print(
-            f"| {r['n_features']} | {_settings(r)} | {r.get('git_commit') or '—'} "
+            f"| {r['n_features']} | {_settings(r)} | {r['seed']} "
+            f"| {r.get('git_commit') or '—'} "
             f"| {r['uvp_fwd']:.3f} | {r['uvp_inv']:.3f} "
             f"| {_fmt(PUBLISHED[name].get(r['n_features']), 'g')} "
             f"| {r['cosine_fwd']:.5f} | {r['n_iter']} | {r['fit_seconds']:.0f} "
