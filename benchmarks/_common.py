@@ -133,6 +133,7 @@ def fixed_point_stats(ot) -> dict:
         "fp_evals_max_step": float(evals.max()),
         "fp_converged_min_step": float(converged.min()),
         "fp_converged_mean": float(converged.mean()),
+        "fp_converged_after_20pct": float(converged[late].mean()),
     }
 
 

@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 import torch
-from _common import Timer, append_rows, machine
+from _common import Timer, append_rows, fixed_point_stats, machine
 
 from skfpot import FixedPointOT
 from skfpot.datasets import load_mix3tomix10
@@ -58,6 +58,7 @@ def main() -> None:
             with Timer() as t:
                 ot.fit(X, Y)
             evals = np.asarray(ot.fixed_point_n_evals_)
+            stats = fixed_point_stats(ot)
             row = {
                 "benchmark": "mix3tomix10",
                 "n_features": d,
@@ -65,11 +66,9 @@ def main() -> None:
                 "seed": args.seed,
                 "solver": solver,
                 "steps": args.steps,
-                "evals_after_20pct": float(evals[len(evals) // 5 :].mean()),
+                "evals_after_20pct": stats["fp_evals_after_20pct"],
                 "evals_per_fifth": [float(c.mean()) for c in np.array_split(evals, 5)],
-                "converged_after_20pct": float(
-                    np.mean(ot.fixed_point_converged_[len(evals) // 5 :])
-                ),
+                "converged_after_20pct": stats["fp_converged_after_20pct"],
                 "fit_seconds": t.seconds,
                 "uvp_fwd": l2_uvp(Y_test, ot.transform(X_test)),
                 "uvp_inv": l2_uvp(X_test, ot.inverse_transform(Y_test)),
