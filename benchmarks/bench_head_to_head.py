@@ -23,7 +23,11 @@ Prints the ratios MM/ours for time and ours/MM for memory (the issue's targets:
 ≥ 3× less time and ≤ 0.6× the peak memory) and appends rows to
 ``benchmarks/results/head_to_head.json``. FixedPointOT runs with its documented
 parameters only: ``hidden_layer_sizes``, ``batch_size``, ``early_stopping=False``,
-``learning_rate_schedule="constant"``, ``max_iter``, ``random_state``.
+``learning_rate_schedule="constant"``, ``max_iter``, ``random_state`` and
+``fixed_point_solver`` (``--solver``, default ``"lbfgs"``, the solver with O(d)
+state per row, in the time race and the memory run alike; the estimator's
+default ``"auto"`` picks dense BFGS at d = 8, which carries ``2 d²`` bytes per
+training row of Y).
 
 Default widths are [MM]'s published DenseICNN widths at d = 8, (64, 64, 32),
 and its batch size 1024. Timings need an unshared CPU; run e.g.::
@@ -141,11 +145,21 @@ class UVPTracker(Callback):
 
 
 def race_ours(
-    data, *, hidden, batch_size, max_steps, seed, target, eval_every, time_limit
+    data,
+    *,
+    hidden,
+    batch_size,
+    max_steps,
+    seed,
+    target,
+    eval_every,
+    time_limit,
+    solver,
 ) -> dict:
     """Train FixedPointOT until the forward L2-UVP reaches ``target``."""
     X, Y, X_test, Y_test = data
     ot = FixedPointOT(
+        fixed_point_solver=solver,
         hidden_layer_sizes=hidden,
         batch_size=batch_size,
         early_stopping=False,
@@ -320,6 +334,7 @@ def memory_child(args: argparse.Namespace) -> None:
         if method == "ours":
             extra = [("mark", _MarkLoopStart(anon))] if anon else []
             FixedPointOT(
+                fixed_point_solver=args.solver,
                 hidden_layer_sizes=hidden,
                 batch_size=args.batch_size,
                 early_stopping=False,
@@ -397,6 +412,8 @@ def measure_memory(method: str, data_path: str, args: argparse.Namespace) -> dic
         str(args.batch_size),
         "--inner-steps",
         str(args.inner_steps),
+        "--solver",
+        args.solver,
         "--hidden",
         *map(str, args.hidden),
     ]
@@ -426,6 +443,9 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64, 32])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--inner-steps", type=int, default=15)
+    parser.add_argument(
+        "--solver", default="lbfgs", help="FixedPointOT's fixed_point_solver"
+    )
     parser.add_argument("--target", type=float, default=5.0, help="forward UVP, %%")
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--max-steps", type=int, default=50_000)
@@ -459,6 +479,7 @@ def main() -> None:
         "hidden_sizes": list(hidden),
         "batch_size": args.batch_size,
         "inner_steps_mm": args.inner_steps,
+        "fixed_point_solver": args.solver,
         "target_uvp": args.target,
         "eval_every": args.eval_every,
         **machine(),
@@ -481,7 +502,7 @@ def main() -> None:
                         time_limit=args.time_limit,
                     )
                     if m == "ours":
-                        r = race_ours(data, **kw)
+                        r = race_ours(data, solver=args.solver, **kw)
                     else:
                         r = race_mm(data, inner_steps=args.inner_steps, **kw)
                     times[m].append(r["time_to_target"])

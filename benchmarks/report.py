@@ -29,9 +29,14 @@ def _fmt(value, spec: str) -> str:
 
 
 def _settings(row: dict) -> str:
-    """The non-default estimator parameters of a row, compactly."""
+    """The non-default estimator parameters of a row, compactly, and the
+    solver that ran when the default chose it (rows from before
+    ``fixed_point_solver="auto"`` record none: their default was L-BFGS)."""
     params = row.get("params") or {}
-    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    text = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    if "fixed_point_solver" not in params:
+        text += f" [{row.get('fixed_point_solver', 'lbfgs')}]"
+    return text
 
 
 def accuracy_table(name: str) -> None:

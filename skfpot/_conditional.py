@@ -112,7 +112,7 @@ n_features_in_, feature_names_in_
         batch_size=256,
         learning_rate_init=1e-3,
         learning_rate_schedule="cosine",
-        fixed_point_solver="lbfgs",
+        fixed_point_solver="auto",
         fixed_point_memory=16,
         fixed_point_tol=1e-4,
         fixed_point_max_iter=100,

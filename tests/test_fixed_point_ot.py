@@ -461,6 +461,39 @@ def test_bfgs_carries_curvature_and_saves_solver_work():
     assert late["bfgs"] < 0.8 * late["lbfgs"]
 
 
+def test_auto_solver_picks_dense_bfgs_only_where_it_pays(monkeypatch):
+    """The "auto" default resolves to dense BFGS for warm-started fits with
+    d <= 16 and a curvature cache of at most 256 MiB, to L-BFGS otherwise;
+    the resolved iteration is the one training and inverse_transform use."""
+    from skfpot._estimators import _resolve_solver
+
+    assert FixedPointOT().fixed_point_solver == "auto"
+    assert _resolve_solver("auto", 16, 2**19) == "bfgs"  # 256 MiB exactly
+    assert _resolve_solver("auto", 16, 2**19 + 1) == "lbfgs"
+    assert _resolve_solver("auto", 17, 1000) == "lbfgs"
+    assert _resolve_solver("auto", 2, 0) == "lbfgs"  # no warm starts
+    assert _resolve_solver("damped", 2, 1000) == "damped"
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 3)), rng.normal(size=(150, 3)) + 1.0
+    params = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    ot = FixedPointOT(**params).fit(X, Y)
+    assert ot.fixed_point_solver_ == "bfgs"
+    cold = FixedPointOT(fixed_point_warm_start=False, **params).fit(X, Y)
+    assert cold.fixed_point_solver_ == "lbfgs"
+    import skfpot._estimators as est
+
+    calls, real = [], est.backward_map
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["method"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(est, "backward_map", spy)
+    ot.inverse_transform(Y[:10])
+    assert calls and set(calls) == {"bfgs"}
+
+
 def test_inverse_anchors_give_a_second_start_that_never_loses():
     """The backward map keeps the better of two solves (affine start and the
     kept source row whose image is nearest): the inner objective at the
