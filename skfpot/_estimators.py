@@ -41,7 +41,8 @@ _MAX_VALIDATION = 4096
 _CHUNK = 8192
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
-#: faster than L-BFGS at d = 2-16 on Mix3toMix10, even at 32, slower at 64) ...
+#: 1.3-1.9× faster than L-BFGS at d = 2-32 on Mix3toMix10, slower at 64; at
+#: d = 32 its cache is 2 KiB a row, eight times the float64 data) ...
 _AUTO_BFGS_MAX_FEATURES = 16
 #: ... while its per-row inverse-Hessian cache (2 d² bytes a row) fits here
 _AUTO_BFGS_MAX_CACHE_BYTES = 256 * 2**20
@@ -641,13 +642,13 @@ class FixedPointOT(_BaseFixedPointOT):
         objective, which keeps the solve bounded. With ``"bfgs"`` and
         ``fixed_point_warm_start``, each target row also keeps its curvature
         estimate from visit to visit (``2 d²`` bytes per training row of Y):
-        on Mix3toMix10 it needed 25-45 % fewer gradient evaluations per solve
-        and trained 1.3-1.6× faster than ``"lbfgs"`` at d = 2-16 (see the
-        benchmarks). The ``d × d`` updates cost as much as the network at
-        d=64, where ``"lbfgs"`` is faster; at d=32 the two ran at the same
-        speed. ``"auto"`` takes ``"bfgs"`` when warm starts are on,
-        ``n_features <= 16`` and the curvature cache takes at most 256 MiB
-        (at d=16: up to 524,288 training rows of Y), and ``"lbfgs"``
+        on Mix3toMix10 it needed 27-50 % fewer gradient evaluations per
+        solve and trained 1.3-1.9× faster than ``"lbfgs"`` at d = 2-32, to
+        the same accuracy (controlled A/Bs, see the benchmarks). The
+        ``d × d`` updates cost as much as the network at d=64, where
+        ``"lbfgs"`` was faster. ``"auto"`` takes ``"bfgs"`` when warm starts
+        are on, ``n_features <= 16`` and the curvature cache takes at most
+        256 MiB (at d=16: up to 524,288 training rows of Y), and ``"lbfgs"``
         otherwise; the choice is ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
         Secant pairs kept by the ``"lbfgs"`` solver (16 needed about 10 %
