@@ -277,12 +277,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             valid = full.batch_subset(slice(None, nvx), slice(None, nvy))
         else:
             train, valid = full, None
+        warm_rows = len(train.y) if self.fixed_point_warm_start else 0
         self.fixed_point_solver_ = _resolve_solver(
-            self.fixed_point_solver,
-            X.shape[1],
-            len(train.y) if self.fixed_point_warm_start else 0,
+            self.fixed_point_solver, X.shape[1], warm_rows
         )
-        net = self._make_net(sizes, device, train, valid, seed, bound)
+        net = self._make_net(sizes, device, train, valid, seed, bound, warm_rows)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             net.initialize()
@@ -396,7 +395,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             total += float(((A[rows] - self._class_rows(means, c)) ** 2).sum())
         return total
 
-    def _make_net(self, sizes, device, train, valid, seed, bound):
+    def _make_net(self, sizes, device, train, valid, seed, bound, warm_rows):
         schedule = LearningRateSchedule(
             self.learning_rate_init, self.max_iter, self.learning_rate_schedule
         )
@@ -438,7 +437,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             device=device,
             verbose=int(self.verbose),
             solver_options=self._solver_options(),
-            warm_start_rows=len(train.y) if self.fixed_point_warm_start else 0,
+            warm_start_rows=warm_rows,
         )
 
     def _solver_options(self) -> dict:
@@ -529,7 +528,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ys = (Y - self._class_rows(self.mean_target_, classes)) / self.scale_
         opts = self._solver_options()
 
-        anchored = getattr(self, "anchors_", None) is not None
+        anchored = self.anchors_ is not None
 
         def solve(m, a, k):
             r = backward_map(m, a, k, **opts)
