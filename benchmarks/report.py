@@ -29,14 +29,19 @@ def _fmt(value, spec: str) -> str:
 
 
 def _settings(row: dict) -> str:
-    """The non-default estimator parameters of a row, compactly, and the
-    solver that ran when the default chose it (rows from before
-    ``fixed_point_solver="auto"`` record none: their default was L-BFGS)."""
+    """The non-default estimator parameters of a row, compactly, and in
+    brackets the solver and convexity penalty that ran when a default chose
+    them (rows from before ``fixed_point_solver="auto"`` record no solver:
+    their default was L-BFGS; rows from before ``convexity_penalty`` record
+    no penalty: they trained without one)."""
     params = row.get("params") or {}
     text = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    chosen = []
     if "fixed_point_solver" not in params:
-        text += f" [{row.get('fixed_point_solver', 'lbfgs')}]"
-    return text
+        chosen.append(row.get("fixed_point_solver", "lbfgs"))
+    if "convexity_penalty" not in params:
+        chosen.append(f"cx {row.get('convexity_penalty', 0):g}")
+    return f"{text} [{', '.join(chosen)}]" if chosen else text
 
 
 def accuracy_table(name: str) -> None:

@@ -125,6 +125,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "fixed_point_max_iter": [Interval(Integral, 1, None, closed="left")],
         "fixed_point_warm_start": ["boolean"],
         "inverse_anchors": [Interval(Integral, 0, None, closed="left")],
+        "convexity_penalty": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -153,6 +154,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fixed_point_max_iter=100,
         fixed_point_warm_start=True,
         inverse_anchors=2048,
+        convexity_penalty=100.0,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -177,6 +179,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.fixed_point_max_iter = fixed_point_max_iter
         self.fixed_point_warm_start = fixed_point_warm_start
         self.inverse_anchors = inverse_anchors
+        self.convexity_penalty = convexity_penalty
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -438,6 +441,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             verbose=int(self.verbose),
             solver_options=self._solver_options(),
             warm_start_rows=warm_rows,
+            convexity_penalty=self.convexity_penalty,
         )
 
     def _solver_options(self) -> dict:
@@ -675,6 +679,20 @@ class FixedPointOT(_BaseFixedPointOT):
         problem non-convex, so the affine start alone can end in a local
         minimum). Costs a second solve, which starts close to its solution.
         ``0`` keeps nothing and solves once.
+    convexity_penalty : float, default=100.0
+        Weight of a training penalty that keeps ``ψ = ½|x|² − φ`` convex, so
+        that the inner problem of the backward map has a single basin and
+        ``inverse_transform`` inverts ``transform``. On 64 source rows of each
+        minibatch it takes a secant towards another row and penalises
+        ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (the penalty
+        is zero exactly when ``∇ψ`` is monotone on the secants, so a
+        convex ``ψ``, as the optimal one is, is never pushed). Costs two
+        gradient evaluations of φ on those rows per step (about +12 % fit time
+        at batch 256). Measured on Mix3toMix10 d = 8 (seed 1, 20,000 steps):
+        inverse L2-UVP 0.769 % without, 0.193 % at 100 and 0.163 % at 1000,
+        forward 0.42 % at 0 and 100 but 0.50 % at 1000 (penalising all 256
+        rows: 0.206 % at 10, 0.140 % at 100, for +53 % fit time). ``0`` turns
+        it off and the dual alone is trained.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it

@@ -17,7 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import Tensor
 
-from skfpot.core.losses import backward_map, dual_loss
+from skfpot.core.losses import backward_map, convexity_violation, dual_loss
 
 __all__ = [
     "AnnealOnPlateau",
@@ -352,15 +352,30 @@ class TrainingMonitor(Callback):
 WARM_START_DTYPE = torch.float16
 
 
+#: Source rows of each minibatch on which the convexity penalty is evaluated
+#: (Mix3toMix10 d = 8, seed 1, 20,000 steps, penalty 100: inverse L2-UVP 0.193 %
+#: with 64 rows at +12 % fit time, 0.140 % with all 256 at +53 %; 0.769 % without).
+_CONVEXITY_ROWS = 64
+
+
 class FixedPointNet(NeuralNet):
     """skorch net whose step is the envelope-gradient dual step.
 
     ``solver_options`` are passed to :func:`skfpot.core.losses.backward_map`.
     """
 
-    def __init__(self, module, *args, solver_options=None, warm_start_rows=0, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        solver_options=None,
+        warm_start_rows=0,
+        convexity_penalty=0.0,
+        **kwargs,
+    ):
         self.solver_options = solver_options or {}
         self.warm_start_rows = warm_start_rows
+        self.convexity_penalty = convexity_penalty
         super().__init__(module, *args, **kwargs)
 
     def get_iterator(self, dataset, training=False):
@@ -416,7 +431,14 @@ class FixedPointNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         loss, result = self._solve_and_loss(batch)
-        loss.backward()
+        objective = loss
+        if self.convexity_penalty:
+            rows = slice(0, _CONVEXITY_ROWS)  # the batch is in random order
+            x, xc = batch[0][rows], None if batch[2] is None else batch[2][rows]
+            objective = loss + self.convexity_penalty * convexity_violation(
+                self.module_, x, xc
+            )
+        objective.backward()
         return {"loss": loss, "y_pred": result}
 
     def validation_step(self, batch, **fit_params):

@@ -11,6 +11,7 @@ from skfpot.core import (
     SOLVERS,
     MLPPotential,
     backward_map,
+    convexity_violation,
     dual_loss,
     forward_map,
     solve_c_transform,
@@ -237,6 +238,53 @@ def test_envelope_gradient_matches_finite_differences():
         fd = (plus - minus) / (2 * eps)
         analytic = -(grads[name] * direction).sum().item()
         assert fd == pytest.approx(analytic, rel=1e-5, abs=1e-8), name
+
+
+def _nonconvex(d=2, seed=0):
+    """A potential whose ψ has strongly negative curvature in places."""
+    torch.manual_seed(seed)
+    pot = MLPPotential(d, (16,), activation="tanh")
+    with torch.no_grad():
+        pot.quad_factor.mul_(0.3)
+        pot.out.normal_(0.0, 1.0)
+    return pot
+
+
+def test_convexity_violation_matches_autograd_secants():
+    pot = _nonconvex().double()
+    x = 2.0 * torch.randn(64, 2, dtype=torch.float64)
+    n = len(x)
+    b = x + (torch.arange(1, n + 1, dtype=x.dtype) / n)[:, None] * (x.roll(1, 0) - x)
+
+    def grad_psi(z):  # independent of the closed-form gradient
+        z = z.clone().requires_grad_(True)
+        return torch.autograd.grad(pot.psi(z).sum(), z)[0]
+
+    m = ((grad_psi(x) - grad_psi(b)) * (x - b)).sum(-1) / ((x - b) ** 2).sum(-1)
+    expected = torch.relu(-m).square().mean()
+    assert expected > 1e-3  # the example is non-convex
+    torch.testing.assert_close(convexity_violation(pot, x), expected)
+
+
+def test_convexity_violation_is_zero_for_convex_psi():
+    x = torch.randn(128, 3)
+    assert convexity_violation(MLPPotential(3, (8,)), x) == 0  # ψ = ½|x|²
+    quadratic = MLPPotential(3, ())
+    with torch.no_grad():
+        quadratic.quad_factor.copy_(torch.randn(1, 3, 3))
+    assert convexity_violation(quadratic, x) == 0  # ψ = ½|Lᵀx|² + bᵀx
+
+
+def test_convexity_violation_gradient_reduces_it():
+    pot = _nonconvex(seed=1)
+    x = 2.0 * torch.randn(256, 2)
+    before = convexity_violation(pot, x).item()
+    opt = torch.optim.SGD(pot.parameters(), lr=0.5)
+    for _ in range(20):
+        opt.zero_grad()
+        convexity_violation(pot, x).backward()
+        opt.step()
+    assert convexity_violation(pot, x).item() < 0.5 * before
 
 
 def test_backward_inverts_forward():

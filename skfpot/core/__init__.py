@@ -4,7 +4,12 @@ Imports torch and the standard library only.
 """
 
 from skfpot.core.fixed_point import SOLVERS, FixedPointResult, solve_c_transform
-from skfpot.core.losses import backward_map, dual_loss, forward_map
+from skfpot.core.losses import (
+    backward_map,
+    convexity_violation,
+    dual_loss,
+    forward_map,
+)
 from skfpot.core.potentials import MLPPotential
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "FixedPointResult",
     "MLPPotential",
     "backward_map",
+    "convexity_violation",
     "dual_loss",
     "forward_map",
     "solve_c_transform",

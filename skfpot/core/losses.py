@@ -8,7 +8,7 @@ from torch import Tensor
 from skfpot.core.fixed_point import FixedPointResult, solve_c_transform
 from skfpot.core.potentials import MLPPotential
 
-__all__ = ["backward_map", "dual_loss", "forward_map"]
+__all__ = ["backward_map", "convexity_violation", "dual_loss", "forward_map"]
 
 
 def _mean(v: Tensor, weight: Tensor | None) -> Tensor:
@@ -72,6 +72,31 @@ def dual_loss(
     phi_x = potential(x, x_classes)
     phi_c = 0.5 * ((x_hat - y) ** 2).sum(-1) - potential(x_hat, y_classes)
     return -(_mean(phi_x, x_weight) + _mean(phi_c, y_weight))
+
+
+def convexity_violation(
+    potential: MLPPotential, x: Tensor, classes: Tensor | None = None
+) -> Tensor:
+    """Mean squared violation of the monotonicity of ``∇ψ`` on secants of ``x``.
+
+    ``ψ = ½|x|² − φ`` is convex exactly when its gradient (the forward map) is
+    monotone: ``⟨∇ψ(a) − ∇ψ(b), a − b⟩ ≥ 0`` for all ``a, b``. Each row ``a``
+    of ``x`` is paired with a point ``b`` on the segment towards another row
+    (the rows rolled by one, at fractions spread over (0, 1], so short and long
+    secants are both checked); the normalised secant curvature
+    ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` enters as ``mean(relu(−m)²)``.
+    Differentiable in φ's weights (the input gradient is closed-form).
+    """
+    n = x.shape[0]
+    frac = torch.arange(1, n + 1, dtype=x.dtype, device=x.device) / n
+    b = x + frac[:, None] * (x.roll(1, 0) - x)
+    _, grad_a = potential.value_and_grad(x, classes)
+    _, grad_b = potential.value_and_grad(b, classes)
+    diff = b - x
+    # ∇ψ = x − ∇φ, so ∇ψ(a) − ∇ψ(b) = (a − b) − (∇φ(a) − ∇φ(b))
+    dpsi = -diff - (grad_a - grad_b)
+    m = (dpsi * -diff).sum(-1) / (diff * diff).sum(-1).clamp_min(1e-12)
+    return torch.relu(-m).square().mean()
 
 
 @torch.no_grad()
