@@ -85,7 +85,33 @@ def convexity_violation(
     (the rows rolled by one, at fractions spread over (0, 1], so short and long
     secants are both checked); the normalised secant curvature
     ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` enters as ``mean(relu(−m)²)``.
-    Differentiable in φ's weights (the input gradient is closed-form).
+    Differentiable in φ's weights (the input gradient is closed-form); the
+    estimators add it to the training loss, weighted by
+    ``convexity_penalty``.
+
+    Parameters
+    ----------
+    potential : MLPPotential
+        The potential φ.
+    x : Tensor of shape (n, d)
+        Points (in random order: neighbours in ``x`` are the secants' partners).
+    classes : Tensor of shape (n,), optional
+        Class indices of the rows; both ends of a secant use the class of ``a``.
+
+    Returns
+    -------
+    violation : Tensor of shape ()
+        Zero when ``∇ψ`` is monotone on every secant, positive otherwise.
+
+    Examples
+    --------
+    At initialisation ``ψ = ½|x|²``, which is convex:
+
+    >>> import torch
+    >>> from skfpot.core import MLPPotential, convexity_violation
+    >>> potential = MLPPotential(2, (8,))
+    >>> convexity_violation(potential, torch.randn(32, 2)).item()
+    0.0
     """
     n = x.shape[0]
     frac = torch.arange(1, n + 1, dtype=x.dtype, device=x.device) / n
