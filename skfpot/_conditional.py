@@ -118,7 +118,7 @@ history_, device_, n_features_in_, feature_names_in_
         fixed_point_max_iter=100,
         fixed_point_warm_start=True,
         inverse_anchors=2048,
-        convexity_penalty=100.0,
+        convexity_penalty=0.0,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -95,7 +95,7 @@ def test_translation_is_learned_by_every_solver(solver):
 
 
 def test_convexity_penalty_keeps_psi_convex():
-    """The default penalty makes ψ = ½|x|² − φ markedly closer to convex on the
+    """convexity_penalty=100 makes ψ = ½|x|² − φ markedly closer to convex on the
     training points of a non-Gaussian problem than training without it."""
     from skfpot.core import convexity_violation
     from skfpot.datasets import load_mix3tomix10
