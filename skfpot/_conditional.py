@@ -36,7 +36,8 @@ class ClassConditionalFixedPointOT(_BaseFixedPointOT):
     hidden_layer_sizes, activation, quadratic, max_iter, batch_size, \
 learning_rate_init, learning_rate_schedule, fixed_point_solver, \
 fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
-fixed_point_warm_start, inverse_anchors, convexity_penalty, early_stopping, \
+fixed_point_warm_start, inverse_anchors, convexity_penalty, \
+convexity_penalty_rows, early_stopping, \
 validation_fraction, n_iter_no_change, tol, eval_interval, device, n_jobs, \
 random_state, verbose, callbacks
         As in :class:`FixedPointOT`.
@@ -119,6 +120,7 @@ history_, device_, n_features_in_, feature_names_in_
         fixed_point_warm_start=True,
         inverse_anchors=2048,
         convexity_penalty=0.0,
+        convexity_penalty_rows=64,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -145,6 +147,7 @@ history_, device_, n_features_in_, feature_names_in_
             fixed_point_warm_start=fixed_point_warm_start,
             inverse_anchors=inverse_anchors,
             convexity_penalty=convexity_penalty,
+            convexity_penalty_rows=convexity_penalty_rows,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,

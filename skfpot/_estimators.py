@@ -126,6 +126,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "fixed_point_warm_start": ["boolean"],
         "inverse_anchors": [Interval(Integral, 0, None, closed="left")],
         "convexity_penalty": [Interval(Real, 0, None, closed="left")],
+        "convexity_penalty_rows": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -155,6 +156,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fixed_point_warm_start=True,
         inverse_anchors=2048,
         convexity_penalty=0.0,
+        convexity_penalty_rows=64,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -180,6 +182,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.fixed_point_warm_start = fixed_point_warm_start
         self.inverse_anchors = inverse_anchors
         self.convexity_penalty = convexity_penalty
+        self.convexity_penalty_rows = convexity_penalty_rows
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -442,6 +445,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             solver_options=self._solver_options(),
             warm_start_rows=warm_rows,
             convexity_penalty=self.convexity_penalty,
+            convexity_penalty_rows=self.convexity_penalty_rows,
         )
 
     def _solver_options(self) -> dict:
@@ -683,7 +687,8 @@ class FixedPointOT(_BaseFixedPointOT):
         Weight of a training penalty that keeps ``ψ = ½|x|² − φ`` convex, so
         that the inner problem of the backward map has a single basin and
         ``inverse_transform`` inverts ``transform``. On 64 source rows of each
-        minibatch it takes a secant towards another row and penalises
+        minibatch (``convexity_penalty_rows``) it takes a secant towards
+        another row and penalises
         ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (zero
         exactly when ``∇ψ`` is monotone on the secants, as for the optimal
         ``ψ``). Costs two gradient evaluations of φ on those rows per step
@@ -694,6 +699,12 @@ class FixedPointOT(_BaseFixedPointOT):
         default because it cost forward accuracy at d = 2 (0.074 % → 0.128 %
         on seed 0) and slightly at d = 4. ``1000`` hurt the forward map at
         d = 8.
+    convexity_penalty_rows : int, default=64
+        Source rows of each minibatch on which the convexity penalty is
+        evaluated (the whole minibatch when larger than ``batch_size``). On
+        Mix3toMix10 d = 8 with penalty 100 (20,000 steps, batch 256), the
+        whole batch gave inverse L2-UVP 0.374 / 0.140 / 0.199 % on three seeds
+        for about +50 % fit time, 64 rows 0.702 / 0.193 / 0.222 % for +12 %.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it

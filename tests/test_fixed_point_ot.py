@@ -116,6 +116,29 @@ def test_convexity_penalty_keeps_psi_convex():
     assert violation[100.0] < 0.3 * violation[0.0]
 
 
+def test_convexity_penalty_rows_is_used():
+    """A penalty on more rows than the batch uses the whole batch; on fewer
+    rows it trains a different potential."""
+    from skfpot.datasets import load_mix3tomix10
+
+    X, Y = load_mix3tomix10(2).sample(1024, random_state=0)
+    maps = [
+        FixedPointOT(
+            hidden_layer_sizes=(32, 32),
+            max_iter=200,
+            early_stopping=False,
+            convexity_penalty=100.0,
+            convexity_penalty_rows=rows,
+            random_state=0,
+        )
+        .fit(X, Y)
+        .transform(X[:20])
+        for rows in (4, 10_000)
+    ]
+    assert np.all(np.isfinite(maps[1]))
+    assert not np.allclose(maps[0], maps[1])
+
+
 def test_scaling_map():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1000, 2))
