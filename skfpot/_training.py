@@ -429,10 +429,10 @@ class FixedPointNet(NeuralNet):
         loss, result = self._solve_and_loss(batch)
         objective = loss
         if self.convexity_penalty:
+            x, _, xc, *_ = batch
             rows = slice(0, self.convexity_penalty_rows)  # batches are shuffled
-            x, xc = batch[0][rows], None if batch[2] is None else batch[2][rows]
             objective = loss + self.convexity_penalty * convexity_violation(
-                self.module_, x, xc
+                self.module_, x[rows], None if xc is None else xc[rows]
             )
         objective.backward()
         return {"loss": loss, "y_pred": result}
