@@ -418,8 +418,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     ),
                 )
             )
-        if self.verbose:
-            cbs.append(("progress", ProgressBar(batches_per_epoch="auto")))
+        if self.verbose:  # one bar per evaluation interval, of its exact length
+            per_bar = min(self.eval_interval, self.max_iter)
+            cbs.append(("progress", ProgressBar(batches_per_epoch=per_bar)))
         cbs.extend(self.callbacks or [])
         return FixedPointNet(
             MLPPotential,
@@ -732,7 +733,8 @@ class FixedPointOT(_BaseFixedPointOT):
         Seeds the initialisation, the validation split and the minibatches.
         The caller's global NumPy and torch random states are left untouched.
     verbose : int, default=0
-        Print a progress bar and a log line per evaluation when positive.
+        When positive, print a progress bar over each ``eval_interval``
+        training steps and a log line per evaluation.
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (instances or ``(name, callback)``
         pairs) run during training after the built-in ones, e.g. to log or

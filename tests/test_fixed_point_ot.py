@@ -269,6 +269,9 @@ def test_constant_schedule_and_verbose_output(data, capsys):
     out = capsys.readouterr()
     assert "valid_loss" in out.out
     assert "fp_evals" in out.out
+    # one progress bar per evaluation interval, sized to it (not to the data)
+    totals = set(re.findall(r"\d+/(\d+) \[", out.err))
+    assert totals == {str(TINY["eval_interval"])}
 
 
 def test_non_converged_inverse_warns(gaussian4):
