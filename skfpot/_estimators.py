@@ -415,6 +415,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
                         anneal_steps=max(self.eval_interval, self.max_iter // 10),
+                        valid=valid,
                     ),
                 )
             )

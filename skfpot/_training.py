@@ -17,7 +17,12 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import Tensor
 
-from skfpot.core.losses import backward_map, convexity_violation, dual_loss
+from skfpot.core.losses import (
+    backward_map,
+    convexity_violation,
+    dual_loss,
+    dual_values,
+)
 
 __all__ = [
     "AnnealOnPlateau",
@@ -28,6 +33,7 @@ __all__ = [
     "TrainingMonitor",
     "UnpairedBatches",
     "UnpairedData",
+    "significantly_worse",
 ]
 
 
@@ -237,13 +243,34 @@ class AnnealOnPlateau(Callback):
     annealing), while training on past the best evaluation fits the finite
     sample (class-conditional Gaussians with 6,000 rows per class: 0.1-0.25 %
     at the best evaluation, 0.5-0.9 % when annealing from the last weights).
+
+    "Worse" is a paired comparison on the held-out rows ``valid``: the last
+    weights are replaced by the best ones only when their held-out dual is
+    higher by more than ``threshold`` plus ``z`` standard errors of the
+    per-row differences. The best score is the minimum of many noisy
+    evaluations and is biased low; on accurate maps the differences between
+    evaluations are sampling noise of the held-out rows, not quality (d=8
+    Gaussian benchmark, seed 2: annealed weights 0.013 % L2-UVP, the best
+    evaluation's 0.054 %, held-out duals 8.5e-4 apart).
     """
 
-    def __init__(self, schedule, *, patience, threshold, anneal_steps, sink=print):
+    def __init__(
+        self,
+        schedule,
+        *,
+        patience,
+        threshold,
+        anneal_steps,
+        valid=None,
+        z=2.0,
+        sink=print,
+    ):
         self.schedule = schedule
         self.patience = patience
         self.threshold = threshold
         self.anneal_steps = anneal_steps
+        self.valid = valid
+        self.z = z
         self.sink = sink
 
     def initialize(self):
@@ -285,8 +312,44 @@ class AnnealOnPlateau(Callback):
 
     def on_train_end(self, net, **kwargs):
         valid = [v for v in net.history[:, "valid_loss"] if v is not None]
-        if self.best_state_ is not None and valid[-1] > self.best_ + self.threshold:
+        self.restored_best_ = False
+        if self.best_state_ is None or valid[-1] <= self.best_ + self.threshold:
+            return
+        if self.valid is None:
+            self.restored_best_ = True
+        else:
+            last = net.held_out_dual_values(self.valid)
+            last_state = copy.deepcopy(net.module_.state_dict())
             net.module_.load_state_dict(self.best_state_)
+            best = net.held_out_dual_values(self.valid)
+            self.restored_best_ = significantly_worse(
+                last, best, threshold=self.threshold, z=self.z
+            )
+            if not self.restored_best_:
+                net.module_.load_state_dict(last_state)
+        if self.restored_best_:
+            net.module_.load_state_dict(self.best_state_)
+        if self.sink is not None and net.verbose:
+            which = "the best" if self.restored_best_ else "the last"
+            self.sink(f"Kept {which} weights (paired held-out comparison).")
+
+
+def significantly_worse(last, best, *, threshold: float, z: float) -> bool:
+    """Whether a negative dual is higher under ``last`` than under ``best`` by
+    more than ``threshold + z`` standard errors, paired over the same rows.
+
+    ``last`` and ``best`` are sequences of ``(values, weights)`` pairs, one per
+    sample (the X and the Y side), the values being the per-row *negative*
+    dual terms and the weights summing to one on each side.
+    """
+    diff = var = 0.0
+    for (v_last, w), (v_best, _) in zip(last, best, strict=True):
+        delta = (v_last - v_best).double()
+        w = w.double()
+        mean = float((w * delta).sum())
+        diff += mean
+        var += float((w * w * (delta - mean) ** 2).sum())
+    return diff > threshold + z * math.sqrt(var)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -436,6 +499,22 @@ class FixedPointNet(NeuralNet):
             )
         objective.backward()
         return {"loss": loss, "y_pred": result}
+
+    def held_out_dual_values(self, dataset: UnpairedData) -> list:
+        """Per-row negative dual terms on ``dataset`` with their normalised
+        weights, ``[(−φ(x), w_x), (−φ^c(y), w_y)]``: the validation loss is
+        the sum over both sides of ``(values * weights).sum()``."""
+        x, y, xc, yc, xw, yw = dataset.batch(slice(None), slice(None))
+        self._set_training(False)
+        with torch.no_grad():
+            x_hat = backward_map(self.module_, y, yc, **self.solver_options).x
+            phi_x, phi_c = dual_values(self.module_, x, y, x_hat, xc, yc)
+
+        def weights(w, n):
+            w = torch.full((n,), 1.0 / n, device=y.device) if w is None else w
+            return w / w.sum()
+
+        return [(-phi_x, weights(xw, len(x))), (-phi_c, weights(yw, len(y)))]
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)

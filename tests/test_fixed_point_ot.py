@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from skorch.callbacks import Callback
 
 from skfpot import FixedPointOT
 from skfpot.datasets import make_gaussian_pair
@@ -562,3 +563,39 @@ def test_inverse_anchors_give_a_second_start_that_never_loses():
     none = FixedPointOT(random_state=0, inverse_anchors=0, **params).fit(X, Y)
     assert none.anchors_ is None
     np.testing.assert_allclose(none.score(X, Y), single, rtol=1e-6)
+
+
+def test_significantly_worse_is_a_paired_test():
+    from skfpot._training import significantly_worse
+
+    g = torch.Generator().manual_seed(0)
+    n = 1000
+    w = torch.full((n,), 1.0 / n)
+    common = 10.0 * torch.randn(n, generator=g)  # spread shared by both models
+    noise = torch.randn(n, generator=g)  # paired standard error about 0.03
+    best = [(common, w), (common, w)]
+
+    def last(shift):
+        return [(common + noise + shift, w), (common, w)]
+
+    assert not significantly_worse(last(0.01), best, threshold=0.0, z=2.0)
+    # unpaired, the common spread would hide a shift of 0.5 (standard error 0.45)
+    assert significantly_worse(last(0.5), best, threshold=0.0, z=2.0)
+    assert not significantly_worse(last(0.5), best, threshold=1.0, z=2.0)
+
+
+def test_held_out_dual_values_sum_to_the_kept_weights_validation_loss(data):
+    X, Y = data
+    seen = {}
+
+    class Grab(Callback):
+        def on_train_end(self, net, **kwargs):
+            values = net.held_out_dual_values(net.train_split.keywords["valid_ds"])
+            seen["sum"] = sum(float((v * w).sum()) for v, w in values)
+            seen["restored"] = dict(net.callbacks_)["early_stopping"].restored_best_
+            seen["losses"] = [v for v in net.history[:, "valid_loss"] if v]
+
+    ot = FixedPointOT(**{**TINY, "callbacks": [Grab()]}).fit(X, Y)
+    expected = min(seen["losses"]) if seen["restored"] else seen["losses"][-1]
+    assert seen["sum"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert ot.best_validation_score_ == -min(seen["losses"])

@@ -68,10 +68,24 @@ def dual_loss(
     >>> loss.ndim, potential.linear.grad.shape
     (0, torch.Size([1, 2]))
     """
+    phi_x, phi_c = dual_values(potential, x, y, x_hat, x_classes, y_classes)
+    return -(_mean(phi_x, x_weight) + _mean(phi_c, y_weight))
+
+
+def dual_values(
+    potential: MLPPotential,
+    x: Tensor,
+    y: Tensor,
+    x_hat: Tensor,
+    x_classes: Tensor | None = None,
+    y_classes: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Per-row ``φ(x_i)`` and ``φ^c(y_j)`` (with ``x̂`` detached), the terms
+    whose means :func:`dual_loss` negates."""
     x_hat = x_hat.detach()
     phi_x = potential(x, x_classes)
     phi_c = 0.5 * ((x_hat - y) ** 2).sum(-1) - potential(x_hat, y_classes)
-    return -(_mean(phi_x, x_weight) + _mean(phi_c, y_weight))
+    return phi_x, phi_c
 
 
 def convexity_violation(
