@@ -715,7 +715,9 @@ class FixedPointOT(_BaseFixedPointOT):
         ``max(eval_interval, max_iter // 10)`` steps and stop. (Stopping at
         once, at a high learning rate, keeps the minibatch noise in the
         weights: 0.04 % instead of 0.002 % L2-UVP on the d=2 Gaussian
-        benchmark.)
+        benchmark.) The weights of the best evaluation replace the annealed
+        ones only when the annealed held-out dual is worse by more than
+        ``tol`` plus two standard errors of the per-row differences.
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
@@ -758,7 +760,9 @@ class FixedPointOT(_BaseFixedPointOT):
     validation_scores_ : list of float or None
         Held-out dual after every evaluation interval (standardised units).
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its weights are the ones kept.
+        Best of ``validation_scores_``. Its weights are kept when the last
+        ones are significantly worse on the held-out rows (see
+        ``early_stopping``); otherwise the last ones are.
     fixed_point_solver_ : str
         The iteration used by every solve (``fixed_point_solver`` with
         ``"auto"`` resolved).
