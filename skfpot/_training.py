@@ -315,22 +315,19 @@ class AnnealOnPlateau(Callback):
         self.restored_best_ = False
         if self.best_state_ is None or valid[-1] <= self.best_ + self.threshold:
             return
-        if self.valid is None:
-            self.restored_best_ = True
-        else:
-            last = net.held_out_dual_values(self.valid)
-            last_state = copy.deepcopy(net.module_.state_dict())
-            net.module_.load_state_dict(self.best_state_)
+        last_state = copy.deepcopy(net.module_.state_dict())
+        last = None if self.valid is None else net.held_out_dual_values(self.valid)
+        net.module_.load_state_dict(self.best_state_)
+        if last is not None:  # without the rows, the scores alone decide
             best = net.held_out_dual_values(self.valid)
-            self.restored_best_ = significantly_worse(
-                last, best, threshold=self.threshold, z=self.z
-            )
-            if not self.restored_best_:
+            if not significantly_worse(last, best, threshold=self.threshold, z=self.z):
                 net.module_.load_state_dict(last_state)
-        if self.restored_best_:
-            net.module_.load_state_dict(self.best_state_)
+                return self._report(net, "the last")
+        self.restored_best_ = True
+        self._report(net, "the best")
+
+    def _report(self, net, which):
         if self.sink is not None and net.verbose:
-            which = "the best" if self.restored_best_ else "the last"
             self.sink(f"Kept {which} weights (paired held-out comparison).")
 
 
