@@ -96,8 +96,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     early_stopping : bool, default=False
-        Hold out 10 % of each domain and stop (after a short learning-rate
-        annealing) once the held-out dual stops improving. Off by default:
+        Hold out 10 % of each domain and stop (after annealing the learning
+        rate over 30 % of ``max_iter``) once the held-out dual stops
+        improving; see :class:`~skfpot.FixedPointOT`. Off by default:
         on a few hundred rows the held-out split costs more than it gives.
     class_conditional : bool, default=False
         Transport each class of the source onto the target rows of the same
