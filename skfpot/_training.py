@@ -261,7 +261,7 @@ class AnnealOnPlateau(Callback):
         patience,
         threshold,
         anneal_steps,
-        valid=None,
+        valid,
         z=2.0,
         sink=print,
     ):
@@ -316,19 +316,17 @@ class AnnealOnPlateau(Callback):
         if self.best_state_ is None or valid[-1] <= self.best_ + self.threshold:
             return
         last_state = copy.deepcopy(net.module_.state_dict())
-        last = None if self.valid is None else net.held_out_dual_values(self.valid)
+        last = net.held_out_dual_values(self.valid)
         net.module_.load_state_dict(self.best_state_)
-        if last is not None:  # without the rows, the scores alone decide
-            best = net.held_out_dual_values(self.valid)
-            if not significantly_worse(last, best, threshold=self.threshold, z=self.z):
-                net.module_.load_state_dict(last_state)
-                return self._report(net, "the last")
-        self.restored_best_ = True
-        self._report(net, "the best")
-
-    def _report(self, net, which):
+        best = net.held_out_dual_values(self.valid)
+        self.restored_best_ = significantly_worse(
+            last, best, threshold=self.threshold, z=self.z
+        )
+        if not self.restored_best_:
+            net.module_.load_state_dict(last_state)
         if self.sink is not None and net.verbose:
-            self.sink(f"Kept {which} weights (paired held-out comparison).")
+            which = "best" if self.restored_best_ else "last"
+            self.sink(f"Kept the {which} weights (paired held-out comparison).")
 
 
 def significantly_worse(last, best, *, threshold: float, z: float) -> bool:
