@@ -99,12 +99,22 @@ def _index_dtype(n: int):
 def _resolve_device(device) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available; "
             "use device='auto' or 'cpu'"
         )
+    if dev.type != "cpu":  # fail here, not halfway through fit
+        try:
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError, NotImplementedError) as exc:
+            raise ValueError(
+                f"device={device!r} cannot be used on this machine: {exc}"
+            ) from None
     return dev
 
 
@@ -735,6 +745,8 @@ class FixedPointOT(_BaseFixedPointOT):
         Optimizer steps between two evaluations (and log lines).
     device : str or torch.device, default="auto"
         Torch device of the training; ``"auto"`` picks CUDA when available.
+        A device that torch does not know or that this machine cannot use
+        raises a ``ValueError`` in ``fit``, before any training.
     n_jobs : int, default=None
         Threads that map row chunks in parallel in ``transform``,
         ``inverse_transform`` and ``score`` (``None`` means 1).
