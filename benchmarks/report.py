@@ -85,21 +85,30 @@ def scale_table() -> None:
         )
 
 
+def _method(row: dict) -> str:
+    """The method's name and its FixedPointOT parameter overrides, if any
+    (POT rows keep their settings in the label)."""
+    params = (row.get("params") or {}) if row["method"] == "FixedPointOT" else {}
+    extra = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{row['method']} ({extra})" if extra else row["method"]
+
+
 def pot_table() -> None:
     rows = _load("pot")
     if not rows:
         return
     print("\n### pot\n")
     print(
-        "| problem | d | n = m | method | fwd % | inv % | fit s "
+        "| problem | d | n = m | method | seed | commit | fwd % | inv % | fit s "
         "| peak beyond data MiB | status |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ok = r["status"] == "ok"
         print(
             f"| {r['benchmark']} | {r['n_features']} | {r['n_samples']:,} "
-            f"| {r['method']} | {_fmt(r['uvp_fwd'] if ok else None, '.3f')} "
+            f"| {_method(r)} | {r.get('seed', 0)} | {r.get('git_commit') or '—'} "
+            f"| {_fmt(r['uvp_fwd'] if ok else None, '.3f')} "
             f"| {_fmt(r['uvp_inv'] if ok else None, '.3f')} "
             f"| {_fmt(r['fit_seconds'] if ok else None, '.1f')} "
             f"| {_fmt(r['peak_extra_mib'] if ok else None, '.0f')} "
