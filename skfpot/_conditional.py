@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skfpot._estimators import _BaseFixedPointOT
+from skfpot._estimators import _atomic_fit, _BaseFixedPointOT
 
 __all__ = ["ClassConditionalFixedPointOT"]
 
@@ -185,6 +185,14 @@ history_, device_, n_features_in_, feature_names_in_
             raise ValueError(f"{name} contains NaN or infinite labels")
         if labels.dtype.kind == "O" and any(v is None for v in labels):
             raise ValueError(f"{name} contains missing (None) labels")
+        try:
+            np.unique(labels)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in labels})
+            raise ValueError(
+                f"{name} mixes label types that cannot be ordered ({kinds}); "
+                "use labels of one type"
+            ) from None
         return labels
 
     def _encode(self, labels, name):
@@ -219,6 +227,7 @@ history_, device_, n_features_in_, feature_names_in_
         return w, (w / p)[cx], (w / q)[cy]
 
     # ------------------------------------------------------------ API
+    @_atomic_fit
     def fit(self, X, Y, *, x_classes=None, y_classes=None):
         """Learn one transport map per class.
 
@@ -341,6 +350,15 @@ history_, device_, n_features_in_, feature_names_in_
         cy = self._encode(
             self._labels(y_classes, len(Y), "y_classes", "score"), "y_classes"
         )
+        only_x = np.setdiff1d(cx, cy)
+        only_y = np.setdiff1d(cy, cx)
+        if only_x.size or only_y.size:
+            raise ValueError(
+                "score needs every class it sees in both samples (the dual of "
+                "each class pairs its source and target rows): classes only in "
+                f"x_classes {self.classes_[only_x].tolist()}, only in y_classes "
+                f"{self.classes_[only_y].tolist()}"
+            )
         w = self.class_weight_
         p = np.bincount(cx, minlength=len(w)) / len(cx)
         q = np.bincount(cy, minlength=len(w)) / len(cy)

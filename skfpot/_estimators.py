@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -118,6 +120,52 @@ def _resolve_device(device) -> torch.device:
     return dev
 
 
+@contextmanager
+def _default_dtype(dtype):
+    """Build modules in ``dtype`` whatever the caller's torch default dtype."""
+    old = torch.get_default_dtype()
+    if old == dtype:
+        yield
+        return
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _atomic_fit(fit):
+    """A ``fit`` that fails leaves the estimator as it was before the call.
+
+    Validation sets attributes as it goes (``n_features_in_``, ``classes_``);
+    without this, an error half-way through a refit would leave the new
+    attributes beside the old model.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        state = self.__dict__.copy()
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    return wrapper
+
+
+def _feature_names(A):
+    """Column names of a DataFrame-like ``A`` when they are all strings."""
+    columns = getattr(A, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(columns, dtype=object)
+    if names.ndim != 1 or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
 class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the unconditional and class-conditional estimators.
 
@@ -147,7 +195,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "eval_interval": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -235,6 +287,15 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"{type(self).__name__}.fit requires the target sample {name} "
                 "(a 2-D array of target points, unpaired with X); got None"
             )
+        if np.ndim(Y) == 1:
+            raise ValueError(
+                f"{type(self).__name__}.fit expects the target sample {name} as a "
+                "2-D array of shape (m_samples, n_features), unpaired with X; got "
+                "a 1-D array. In a Pipeline, whose fit passes labels as y, fit "
+                "the map on the two samples first and wrap it in "
+                "sklearn.frozen.FrozenEstimator (user guide, 'Domain adaptation')"
+            )
+        names = _feature_names(Y)
         Y = check_array(
             Y,
             dtype=[np.float64, np.float32],
@@ -248,7 +309,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"{Y.shape[1]} features; source and target samples must live "
                 "in the same space"
             )
+        self._check_target_names(names, name)
         return Y
+
+    def _check_target_names(self, names, name):
+        """A target sample's column names, when it has them, must be X's."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is not None and names is not None:
+            if not np.array_equal(fitted, names):
+                raise ValueError(
+                    f"the column names of {name} must be those of X, in the same "
+                    f"order (source and target live in the same space): X has "
+                    f"{fitted.tolist()}, {name} has {names.tolist()}"
+                )
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None):
@@ -278,6 +351,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # prefix of it.
         px, nvx = self._split_order(len(X), rng)
         py, nvy = self._split_order(len(Y), rng)
+        self._warn_few_rows([("X", x_classes, px[nvx:]), ("Y", y_classes, py[nvy:])])
         xs = StandardisedRows(X, px, self.mean_source_, self.scale_, device, x_classes)
         ys = StandardisedRows(Y, py, self.mean_target_, self.scale_, device, y_classes)
 
@@ -302,9 +376,16 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.fixed_point_solver, X.shape[1], warm_rows
         )
         net = self._make_net(sizes, device, train, valid, seed, bound, warm_rows)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        # training needs autograd, even when fit is called under no_grad or
+        # inference_mode
+        with (
+            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+            torch.inference_mode(False),
+            torch.enable_grad(),
+        ):
             torch.manual_seed(seed)
-            net.initialize()
+            with _default_dtype(torch.float32):
+                net.initialize()
             if self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
             try:
@@ -328,7 +409,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if self.n_iter_ == self.max_iter and self.fixed_point_converged_.size:
+        if self.fixed_point_converged_.size:
             late = self.fixed_point_converged_[-max(1, self.n_iter_ // 5) :]
             miss = 1.0 - float(late.mean())
             if miss > 0.01:
@@ -339,7 +420,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     f"{self.fixed_point_max_iter}; the dual gradient is biased. "
                     "Increase fixed_point_max_iter.",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         return self
 
@@ -396,6 +477,33 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 d2[classes[i : i + 1024, None] != own[None, :]] = math.inf
             best[i : i + 1024] = d2.argmin(1)
         return anchors[best]
+
+    def _warn_few_rows(self, sides):
+        """Warn when a sample (a class of it) has fewer than two training
+        rows: it has no covariance, so the Gaussian start uses the identity
+        and nothing in the data fixes the map's spread there. ``sides`` holds
+        ``(name, classes, training rows)`` per sample."""
+        few = []
+        for name, classes, rows in sides:
+            if classes is None:
+                counts, labels = [len(rows)], [None]
+            else:
+                counts = np.bincount(classes[rows], minlength=len(self.classes_))
+                labels = self.classes_.tolist()
+            for label, c in zip(labels, counts, strict=True):
+                if c < 2:
+                    where = name if label is None else f"{name}, class {label!r}"
+                    few.append(f"{where}: {c} row{'' if c == 1 else 's'}")
+        if few:
+            warnings.warn(
+                f"fewer than two training rows in {'; '.join(few)} (validation "
+                "rows excluded): no spread to estimate there, so the map's "
+                "start uses the identity covariance and the map is poorly "
+                "determined. Use more rows, or early_stopping=False to train "
+                "on all of them.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _split_order(self, n, rng):
         """A random row order and the number of validation rows (a prefix)."""
@@ -492,7 +600,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             f"{monitor.last_good_step_}. Lower learning_rate_init or raise "
             "fixed_point_max_iter.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     # ---------------------------------------------------------------- mapping
@@ -501,6 +609,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if name == "X":
             X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         else:
+            names = _feature_names(X)
             X = check_array(
                 X, dtype=[np.float64, np.float32], input_name=name, estimator=self
             )
@@ -510,10 +619,17 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     f"{type(self).__name__} is expecting {self.n_features_in_} "
                     "features as input"
                 )
+            self._check_target_names(names, name)
         return X
 
     def _compute_device(self) -> torch.device:
-        if self.device_.type == "cuda" and not torch.cuda.is_available():
+        """The training device when this machine has it, else the CPU (a model
+        trained on a GPU and loaded where that GPU is missing)."""
+        if self.device_.type == "cpu":
+            return self.device_
+        try:
+            torch.empty(0, device=self.device_)
+        except (RuntimeError, AssertionError, NotImplementedError):
             return torch.device("cpu")
         return self.device_
 
@@ -621,6 +737,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.non_deterministic = self.random_state is None
         return tags
 
@@ -851,6 +968,7 @@ class FixedPointOT(_BaseFixedPointOT):
     True
     """
 
+    @_atomic_fit
     def fit(self, X, Y):
         """Learn the transport map from the source sample X to the target Y.
 

@@ -506,7 +506,8 @@ class FixedPointNet(NeuralNet):
             phi_x, phi_c = dual_values(self.module_, x, y, x_hat, xc, yc)
 
         def weights(w, n):
-            w = torch.full((n,), 1.0 / n, device=y.device) if w is None else w
+            if w is None:
+                w = torch.full((n,), 1.0 / n, dtype=y.dtype, device=y.device)
             return w / w.sum()
 
         return [(-phi_x, weights(xw, len(x))), (-phi_c, weights(yw, len(y)))]

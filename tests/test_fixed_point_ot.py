@@ -341,6 +341,7 @@ def test_not_fitted(data):
         ),
         (sp.csr_matrix(np.eye(3)), np.eye(3), TypeError, "Sparse data was passed"),
         ([[0.0, 1.0], [1.0, 2.0]], None, ValueError, "requires the target sample Y"),
+        ([[0.0, 1.0], [1.0, 2.0]], [0, 1], ValueError, "1-D array.*FrozenEstimator"),
     ],
 )
 def test_bad_input_raises_before_training(X, Y, error, match, monkeypatch):
@@ -396,6 +397,7 @@ def test_transform_checks_feature_count(data):
         (dict(device="cuda:0"), "device='cuda:0' was requested but CUDA is not"),
         (dict(device="tpu"), "device='tpu' is not a torch device"),
         (dict(device="xla"), "device='xla' cannot be used on this machine"),
+        (dict(n_jobs=0), "'n_jobs' parameter of FixedPointOT"),
     ],
 )
 def test_invalid_hyperparameters(data, params, match, monkeypatch):
@@ -407,7 +409,8 @@ def test_invalid_hyperparameters(data, params, match, monkeypatch):
 
 def test_two_samples_are_enough():
     X = np.array([[0.0], [1.0]])
-    ot = FixedPointOT(**TINY).fit(X, X + 1)
+    with pytest.warns(UserWarning, match="fewer than two training rows"):
+        ot = FixedPointOT(**TINY).fit(X, X + 1)
     assert ot.transform(X).shape == (2, 1)
 
 
@@ -600,3 +603,96 @@ def test_held_out_dual_values_sum_to_the_kept_weights_validation_loss(data):
     expected = min(seen["losses"]) if seen["restored"] else seen["losses"][-1]
     assert seen["sum"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
     assert ot.best_validation_score_ == -min(seen["losses"])
+
+
+def test_target_column_names_must_be_the_sources(data):
+    """Y in the same space as X: reordered or renamed columns are refused at
+    fit, inverse_transform and score, not silently misaligned."""
+    pd = pytest.importorskip("pandas")
+    X, Y = data
+    dX = pd.DataFrame(X, columns=["a", "b", "c"])
+    dY = pd.DataFrame(Y, columns=["a", "b", "c"])
+    for bad in (dY[["b", "a", "c"]], dY.set_axis(["u", "v", "w"], axis=1)):
+        with pytest.raises(ValueError, match="column names of Y must be those of X"):
+            FixedPointOT(**TINY).fit(dX, bad)
+    ot = FixedPointOT(**TINY).fit(dX, dY)
+    with pytest.raises(ValueError, match="column names of Y must be those of X"):
+        ot.inverse_transform(dY[["c", "b", "a"]])
+    with pytest.raises(ValueError, match="column names of Y must be those of X"):
+        ot.score(dX, dY[["c", "b", "a"]])
+    # an array without names is taken as given, on either side
+    FixedPointOT(**TINY).fit(dX, Y)
+    np.testing.assert_array_equal(ot.inverse_transform(dY), ot.inverse_transform(Y))
+
+
+def test_failed_refit_keeps_the_fitted_model(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    before = ot.transform(X)
+    module = ot.module_
+    with pytest.raises(ValueError, match="X has 4 features but Y has 3"):
+        ot.fit(np.c_[X, X[:, 0]], Y)
+    assert ot.n_features_in_ == 3 and ot.module_ is module
+    np.testing.assert_array_equal(ot.transform(X), before)
+    with pytest.raises(ValueError, match="n_jobs"):
+        ot.set_params(n_jobs=0).fit(X, Y)
+    np.testing.assert_array_equal(ot.transform(X), before)
+    fresh = FixedPointOT(**TINY)
+    with pytest.raises(ValueError):
+        fresh.fit(np.c_[X, X[:, 0]], Y)
+    with pytest.raises(NotFittedError):
+        fresh.transform(X)
+
+
+def test_fit_ignores_the_callers_torch_mode_and_default_dtype(data):
+    """A float64 torch default dtype, no_grad or inference_mode around fit
+    give the same model as a plain call."""
+    X, Y = data
+    reference = FixedPointOT(**TINY).fit(X, Y).transform(X)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for warm in (True, False):
+            FixedPointOT(**TINY, fixed_point_warm_start=warm).fit(X, Y)
+            assert torch.get_default_dtype() == torch.float64
+        out = FixedPointOT(**TINY).fit(X, Y).transform(X)
+    finally:
+        torch.set_default_dtype(old)
+    np.testing.assert_array_equal(out, reference)
+    for mode in (torch.no_grad, torch.inference_mode):
+        with mode():
+            out = FixedPointOT(**TINY).fit(X, Y).transform(X)
+        np.testing.assert_array_equal(out, reference)
+
+
+def test_training_warns_when_solves_fail_late_also_with_early_stopping(data):
+    """One damped step per solve cannot reach the tolerance: the training
+    warning fires whether all max_iter steps ran or early stopping ended
+    training, and points at the caller's line."""
+    X, Y = data
+    starved = dict(fixed_point_solver="damped", fixed_point_max_iter=1)
+    for early in (
+        dict(early_stopping=False),
+        dict(eval_interval=2, n_iter_no_change=1, tol=1.0),
+    ):
+        ot = FixedPointOT(**{**TINY, "max_iter": 50, **starved, **early})
+        with pytest.warns(ConvergenceWarning, match="in the last 20% of training") as w:
+            ot.fit(X, 3.0 * Y)
+        assert any(r.filename == __file__ for r in w)
+    assert ot.n_iter_ < 50  # early stopping ended the second fit
+
+
+def test_warns_when_a_sample_has_fewer_than_two_training_rows():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(2, 4)), rng.normal(size=(40, 4))
+    match = r"fewer than two training rows in X: 1 row \("
+    with pytest.warns(UserWarning, match=match):
+        FixedPointOT(**TINY).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        FixedPointOT(**TINY).fit(Y[:4], Y + 1.0)
+
+
+def test_tags_declare_float32_and_float64_preserved():
+    tags = FixedPointOT().__sklearn_tags__()
+    assert tags.transformer_tags.preserves_dtype == ["float64", "float32"]

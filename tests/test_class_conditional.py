@@ -1,0 +1,72 @@
+"""ClassConditionalFixedPointOT: label validation and failure behaviour."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from skfpot import ClassConditionalFixedPointOT
+
+TINY = dict(hidden_layer_sizes=(8,), max_iter=30, eval_interval=10, random_state=0)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(120, 2)), rng.normal(size=(100, 2)) + 1.0
+    return X, Y, rng.integers(0, 2, len(X)), rng.integers(0, 2, len(Y))
+
+
+@pytest.mark.parametrize(
+    "x_classes, match",
+    [
+        (lambda a: np.where(a == 1, 2, a), r"only in x_classes \[2\]"),
+        (lambda a: np.array([1, "a"] * 60, dtype=object), "mixes label types"),
+        (lambda a: np.r_[a[:-1], np.nan], "NaN or infinite labels"),
+        (lambda a: a[:-1], "119 labels but the data has 120 rows"),
+    ],
+)
+def test_bad_labels_raise_at_fit(data, x_classes, match):
+    X, Y, a, b = data
+    with pytest.raises(ValueError, match=match):
+        ClassConditionalFixedPointOT(**TINY).fit(
+            X, Y, x_classes=x_classes(a), y_classes=b
+        )
+
+
+def test_failed_refit_keeps_the_fitted_model(data):
+    """A refit whose labels are refused leaves classes_ and the model as
+    they were (classes_ used to be replaced before the check failed)."""
+    X, Y, a, b = data
+    ot = ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+    before = ot.transform(X, classes=a)
+    with pytest.raises(ValueError, match="class_weight must give a weight"):
+        ot.set_params(class_weight={0: 1.0}).fit(
+            X, Y, x_classes=np.where(a == 1, 2, a), y_classes=np.where(b == 1, 2, b)
+        )
+    np.testing.assert_array_equal(ot.classes_, [0, 1])
+    np.testing.assert_array_equal(ot.transform(X, classes=a), before)
+    with pytest.raises(ValueError, match="not seen during fit"):
+        ot.transform(X, classes=np.where(a == 1, 2, a))
+
+
+def test_score_needs_the_same_classes_on_both_sides(data):
+    X, Y, a, b = data
+    ot = ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+    with pytest.raises(ValueError, match=r"only in y_classes \[1\]"):
+        ot.score(X[a == 0], Y, x_classes=a[a == 0], y_classes=b)
+    both = ot.score(X, Y, x_classes=a, y_classes=b)
+    one = ot.score(X[a == 0], Y[b == 0], x_classes=a[a == 0], y_classes=b[b == 0])
+    assert np.isfinite(both) and np.isfinite(one)
+
+
+def test_warns_for_a_class_with_fewer_than_two_training_rows(data):
+    X, Y, a, b = data
+    a, b = np.r_[2, a[1:]], np.r_[2, b[1:]]
+    match = r"fewer than two training rows in X, class 2: [01] rows?; Y, class 2: "
+    with pytest.warns(UserWarning, match=match):
+        ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _, _, a, b = data
+        ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
