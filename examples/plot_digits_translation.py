@@ -80,8 +80,9 @@ print(f"target (bold): {len(Y_train)} training, {len(Y_test)} held-out images")
 # ``quadratic="gaussian"``) fits noise (with it, the two accuracies of the
 # classifiers below drop to 92 % and 88 %). We start every class from the
 # identity instead (``quadratic="identity"``: each class is first moved by
-# the difference of its two class means) and let a small perceptron with FiLM
-# conditioning learn the rest in 100 steps.
+# the difference of its two class means) and let a small perceptron, which
+# sees the class through a learned embedding (the default
+# ``conditioning="embedding"``), learn the rest in 100 steps.
 tic = time.perf_counter()
 ot = ClassConditionalFixedPointOT(
     hidden_layer_sizes=(32,),

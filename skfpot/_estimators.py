@@ -843,14 +843,16 @@ class FixedPointOT(_BaseFixedPointOT):
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
-        has not improved by ``tol`` for ``n_iter_no_change`` evaluations,
-        decay the learning rate to zero along a cosine over the next
-        ``max(eval_interval, 0.3 * max_iter)`` steps and stop. (Stopping at
-        once, at a high learning rate, keeps the minibatch noise in the
-        weights: 0.04 % instead of 0.002 % L2-UVP on the d=2 Gaussian
-        benchmark.) The weights of the best evaluation replace the annealed
-        ones only when the annealed held-out dual is worse by more than
-        ``tol`` plus two standard errors of the per-row differences.
+        has not improved by ``tol`` for ``n_iter_no_change`` evaluations, go
+        back to the weights of the best evaluation, decay the learning rate
+        from there to zero along a cosine over the next
+        ``max(eval_interval, 0.3 * max_iter)`` steps (fewer when ``max_iter``
+        comes first) and stop. (Stopping at once, at a high learning rate,
+        keeps the minibatch noise in the weights: 0.04 % instead of
+        0.002-0.006 % L2-UVP on the d=2 Gaussian benchmark.) The weights of
+        the best evaluation replace the annealed ones only when the annealed
+        held-out dual is worse by more than ``tol`` plus two standard errors
+        of the per-row differences.
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
@@ -869,7 +871,9 @@ class FixedPointOT(_BaseFixedPointOT):
         ``inverse_transform`` and ``score`` (``None`` means 1).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the validation split and the minibatches.
-        The caller's global NumPy and torch random states are left untouched.
+        The caller's global torch random state is left untouched, and so is
+        NumPy's for an int or a RandomState; ``None`` draws one seed from
+        NumPy's global generator (scikit-learn's convention).
     verbose : int, default=0
         When positive, print a progress bar over each ``eval_interval``
         training steps and a log line per evaluation.
@@ -891,7 +895,8 @@ class FixedPointOT(_BaseFixedPointOT):
     n_iter_ : int
         Optimizer steps run.
     loss_curve_ : list of float
-        Negative dual on each training minibatch (biased low; see Notes).
+        Negative dual on each training minibatch (biased low: the potential
+        is fitted to the minibatches it is evaluated on).
     validation_scores_ : list of float or None
         Held-out dual after every evaluation interval (standardised units).
     best_validation_score_ : float or None
@@ -1042,8 +1047,8 @@ class FixedPointOT(_BaseFixedPointOT):
         """Dual estimate of ½W₂²(μ, ν) on the samples X and Y.
 
         ``mean φ(X) + mean φ^c(Y)``. With held-out samples and converged
-        solves it estimates ½W₂² from below (weak duality); on the training
-        samples it is biased upward.
+        solves it estimates ½W₂² from below (weak duality) up to the sampling
+        noise of the samples; on the training samples it is biased upward.
 
         Parameters
         ----------

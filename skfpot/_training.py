@@ -239,8 +239,8 @@ class AnnealOnPlateau(Callback):
 
     Why both: stopping at once at a high learning rate keeps the minibatch
     noise in the weights, which dominates the error of accurate maps (d=2
-    Gaussian benchmark: 0.04 % L2-UVP at the best evaluation, 0.006 % after
-    annealing), while training on past the best evaluation fits the finite
+    Gaussian benchmark: 0.04 % L2-UVP at the best evaluation, 0.002-0.006 %
+    after annealing), while training on past the best evaluation fits the finite
     sample (class-conditional Gaussians with 6,000 rows per class: 0.1-0.25 %
     at the best evaluation, 0.5-0.9 % when annealing from the last weights).
 

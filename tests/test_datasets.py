@@ -24,9 +24,7 @@ def _w2bench_dir():
 
 
 W2BENCH_DIR = _w2bench_dir()
-needs_w2bench = pytest.mark.skipif(
-    W2BENCH_DIR is None, reason="Mix3toMix10 data directory not found"
-)
+needs_w2bench = pytest.mark.w2bench  # skipped without the data (conftest.py)
 
 
 # --------------------------------------------------------------------------- #

@@ -95,6 +95,7 @@ def test_translation_is_learned_by_every_solver(solver):
     np.testing.assert_allclose(shift.mean(0), [5.0, -3.0], atol=0.15)
 
 
+@pytest.mark.w2bench
 def test_convexity_penalty_keeps_psi_convex():
     """convexity_penalty=100 makes ψ = ½|x|² − φ markedly closer to convex on the
     training points of a non-Gaussian problem than training without it."""
@@ -117,6 +118,7 @@ def test_convexity_penalty_keeps_psi_convex():
     assert violation[100.0] < 0.3 * violation[0.0]
 
 
+@pytest.mark.w2bench
 def test_convexity_penalty_rows_is_used():
     """A penalty on more rows than the batch uses the whole batch; on fewer
     rows it trains a different potential."""

@@ -145,7 +145,8 @@ def solve_c_transform(
     method : {"lbfgs", "bfgs", "damped"}
         Iteration, see the module documentation.
     memory : int
-        Number of secant pairs kept by ``"lbfgs"`` (ignored by ``"damped"``).
+        Number of secant pairs kept by ``"lbfgs"`` (ignored by ``"bfgs"``
+        and ``"damped"``).
     step_size : float
         First trial step of every iteration (``α`` of the damped iteration;
         ``1`` is the natural step of L-BFGS). Halved per sample on rejection.
