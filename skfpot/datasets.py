@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils import check_random_state
 
-from skfpot.metrics import gaussian_ot_matrix, gaussian_w2_squared, l2_uvp
+from skfpot.metrics import _check_cov, gaussian_ot_matrix, gaussian_w2_squared, l2_uvp
 
 if TYPE_CHECKING:
     import torch
@@ -207,10 +207,12 @@ class GaussianPair:
                 raise ValueError(
                     f"{name} must have shape ({n_features},), got {mean.shape}."
                 )
+            if not np.all(np.isfinite(mean)):
+                raise ValueError(f"{name} must contain only finite values.")
             means.append(mean)
         self.mean_source, self.mean_target = means
-        self.cov_source = 0.5 * (cov_source + cov_source.T)
-        self.cov_target = 0.5 * (cov_target + cov_target.T)
+        self.cov_source = _check_cov(cov_source, "cov_source")
+        self.cov_target = _check_cov(cov_target, "cov_target")
         for name, cov in (
             ("cov_source", self.cov_source),
             ("cov_target", self.cov_target),
@@ -441,9 +443,13 @@ class ClassGaussianPairs:
                     f"class_weights must have shape ({n_classes},), got "
                     f"{weights.shape}."
                 )
-            if not (np.all(weights >= 0.0) and weights.sum() > 0.0):
+            if not (
+                np.all(np.isfinite(weights))
+                and np.all(weights >= 0.0)
+                and weights.sum() > 0.0
+            ):
                 raise ValueError(
-                    "class_weights must be non-negative with a positive sum."
+                    "class_weights must be finite and non-negative with a positive sum."
                 )
             weights = weights / weights.sum()
         self.classes_ = np.arange(n_classes)
@@ -602,8 +608,9 @@ def make_class_gaussian_pairs(
     radius ``2.5 / sin(pi / n_classes)`` so that neighbouring means are 5 apart;
     the target mean of class ``k`` is the source mean of class
     ``k + n_classes // 2`` (modulo ``n_classes``), the farthest position on the
-    circle. Every class must thus travel across the others, whereas the pooled
-    source and target mixtures nearly coincide: the class-blind optimal
+    circle. Every class must thus travel across the others, whereas with
+    equal class weights (the default) the pooled source and target mixtures
+    nearly coincide: the class-blind optimal
     map stays close to the identity and is far from the per-class maps.
     Covariances follow the W2GN protocol at a smaller scale,
     ``R diag(s)² Rᵀ`` with ``s = exp(linspace(log 0.3, log 0.8, n_features))``
@@ -740,7 +747,8 @@ class Mix3toMix10:
     The source μ is a 3-component Gaussian mixture; the target ν is its image
     under ``T*(x) = (∇ψ_1(x) + ∇ψ_2(x) - m) / sqrt(v)``, where ψ_1, ψ_2 are two
     pretrained dense input-convex networks and ``m``, ``v`` standardise the raw
-    map on 2**14 draws of μ (ν has mean 0 and unit variance per coordinate).
+    map on 2**14 draws of μ (ν has mean 0 and total variance ``n_features``:
+    unit variance per coordinate on average, not coordinate by coordinate).
     ``T*`` is the gradient of a convex function, hence the optimal map. Usually
     built with :func:`load_mix3tomix10`.
 

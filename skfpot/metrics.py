@@ -30,6 +30,8 @@ def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
         )
     if array.shape[0] == 0:
         raise ValueError(f"{name} must contain at least one sample, got 0.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf).")
     return array
 
 
@@ -45,8 +47,16 @@ def _check_same_shape(arrays: dict[str, NDArray[np.float64]]) -> None:
             )
 
 
+#: relative tolerance of the symmetry and semi-definiteness checks (round-off)
+_COV_RTOL = 1e-8
+
+
 def _check_cov(cov: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Convert to a symmetric float64 square matrix."""
+    """Convert to a symmetric positive semi-definite float64 square matrix.
+
+    Asymmetry and negative eigenvalues within round-off (``_COV_RTOL`` of the
+    largest entry or eigenvalue) are removed; larger ones are an error.
+    """
     cov = np.asarray(cov, dtype=np.float64)
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(
@@ -55,7 +65,19 @@ def _check_cov(cov: ArrayLike, name: str) -> NDArray[np.float64]:
         )
     if not np.all(np.isfinite(cov)):
         raise ValueError(f"{name} must contain only finite values.")
-    return 0.5 * (cov + cov.T)
+    if cov.size == 0:
+        raise ValueError(f"{name} must have at least one feature, got shape (0, 0).")
+    scale = float(np.abs(cov).max())
+    if float(np.abs(cov - cov.T).max()) > _COV_RTOL * scale:
+        raise ValueError(f"{name} must be symmetric.")
+    cov = 0.5 * (cov + cov.T)
+    eigval = np.linalg.eigvalsh(cov)
+    if eigval.min() < -_COV_RTOL * max(float(np.abs(eigval).max()), 1e-300):
+        raise ValueError(
+            f"{name} must be positive semi-definite; its smallest eigenvalue is "
+            f"{eigval.min():.3g}."
+        )
+    return cov
 
 
 def _sqrtm_psd(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -85,6 +107,8 @@ def _check_gaussians(
                 f"{name} must be a 1-D array of shape ({n_features},) matching the "
                 f"covariances, got an array of shape {mean.shape}."
             )
+        if not np.all(np.isfinite(mean)):
+            raise ValueError(f"{name} must contain only finite values.")
         checked.append(mean)
     return checked[0], cov1, checked[1], cov2
 
@@ -113,8 +137,8 @@ def l2_uvp(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     Raises
     ------
     ValueError
-        If the inputs are not 2-D, differ in shape, are empty, or if ``y_true``
-        has zero total variance.
+        If the inputs are not 2-D, differ in shape, are empty, contain NaN or
+        inf, or if ``y_true`` has zero total variance.
 
     See Also
     --------
@@ -173,7 +197,8 @@ def transport_cosine(X: ArrayLike, y_true: ArrayLike, y_pred: ArrayLike) -> floa
     Raises
     ------
     ValueError
-        If the inputs are not 2-D, are empty, or differ in shape.
+        If the inputs are not 2-D, are empty, contain NaN or inf, or differ in
+        shape.
 
     See Also
     --------
@@ -195,6 +220,12 @@ def transport_cosine(X: ArrayLike, y_true: ArrayLike, y_pred: ArrayLike) -> floa
     _check_same_shape({"X": X, "y_true": y_true, "y_pred": y_pred})
     true_disp = y_true - X
     pred_disp = y_pred - X
+    # the cosine is scale-free: rescale so that tiny or huge displacements
+    # neither underflow nor overflow
+    for disp in (true_disp, pred_disp):
+        peak = float(np.abs(disp).max())
+        if peak > 0.0 and np.isfinite(peak):
+            disp /= peak
     inner = float(np.mean(np.sum(true_disp * pred_disp, axis=1)))
     norm_true = float(np.mean(np.sum(true_disp**2, axis=1)))
     norm_pred = float(np.mean(np.sum(pred_disp**2, axis=1)))
@@ -234,7 +265,8 @@ def gaussian_w2_squared(
     Raises
     ------
     ValueError
-        If the shapes are inconsistent.
+        If the shapes are inconsistent, a value is not finite, or a
+        covariance is not symmetric positive semi-definite (beyond round-off).
 
     See Also
     --------
@@ -252,13 +284,10 @@ def gaussian_w2_squared(
     mean1, cov1, mean2, cov2 = _check_gaussians(mean1, cov1, mean2, cov2)
     root1 = _sqrtm_psd(cov1)
     cross = _sqrtm_psd(root1 @ cov2 @ root1)
-    value = (
-        float(np.sum((mean1 - mean2) ** 2))
-        + float(np.trace(cov1))
-        + float(np.trace(cov2))
-        - 2.0 * float(np.trace(cross))
-    )
-    return max(value, 0.0)
+    # the Bures term is clipped at zero on its own, so that its round-off
+    # cannot swallow a small mean term next to large covariances
+    bures = float(np.trace(cov1)) + float(np.trace(cov2)) - 2.0 * float(np.trace(cross))
+    return float(np.sum((mean1 - mean2) ** 2)) + max(bures, 0.0)
 
 
 def gaussian_ot_matrix(cov1: ArrayLike, cov2: ArrayLike) -> NDArray[np.float64]:
@@ -284,7 +313,8 @@ def gaussian_ot_matrix(cov1: ArrayLike, cov2: ArrayLike) -> NDArray[np.float64]:
     Raises
     ------
     ValueError
-        If the shapes are inconsistent or ``cov1`` is not positive definite.
+        If the shapes are inconsistent, ``cov1`` is not positive definite, or
+        ``cov2`` is not symmetric positive semi-definite (beyond round-off).
 
     See Also
     --------

@@ -43,7 +43,11 @@ from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from skfpot import ClassConditionalFixedPointOT, FixedPointOT
 
@@ -109,8 +113,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         source rows at fit. See Notes.
     pseudo_label_estimator : classifier, default=None
         Classifier that labels the target rows when ``class_conditional`` is
-        True; ``None`` means ``KNeighborsClassifier(n_neighbors=10)``. It is
-        cloned before fitting. Unused otherwise.
+        True; ``None`` means ``KNeighborsClassifier(n_neighbors=10)`` (fewer
+        neighbours when there are fewer source rows). It is cloned before
+        fitting. Unused otherwise.
     pseudo_label_rounds : int, default=3
         Rounds of pseudo-labelling when ``class_conditional`` is True: each
         round trains ``pseudo_label_estimator`` on the source rows transported
@@ -247,6 +252,12 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     def _split_domains(self, X, y, sample_domain):
         """Validated X (and y) and a boolean source mask; both sides present."""
         if y is not None and sample_domain is None:
+            # errors of X and y themselves first, with their own messages
+            X = check_array(X, input_name="X")
+            y_checked = check_array(
+                y, ensure_all_finite=False, ensure_2d=False, input_name="y"
+            )
+            check_consistent_length(X, y_checked)
             try:
                 X, y, sample_domain = skada.utils.check_X_y_domain(X, y, None)
             except ValueError as exc:
@@ -343,7 +354,8 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         known = ~_masked(y_target) & np.isin(y_target, y_source)
         y_target = y_target.astype(y_source.dtype, copy=True)
         est = self.pseudo_label_estimator
-        est = KNeighborsClassifier(n_neighbors=10) if est is None else est
+        if est is None:
+            est = KNeighborsClassifier(n_neighbors=min(10, len(y_source)))
         rounds = 0 if known.all() else self.pseudo_label_rounds
         mapped = self.ot_.transform(X_source)
         previous = None
@@ -426,8 +438,14 @@ class FixedPointOTAdapter(skada.BaseAdapter):
                 f"X has {X.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input"
             )
+        if y is not None:
+            y = np.asarray(y)
+            if len(y) != len(X):
+                raise ValueError(
+                    f"y has {len(y)} rows but X has {len(X)}; they must match"
+                )
         source = skada.utils.extract_source_indices(sample_domain)
-        return self._adapt(X, source, None if y is None else np.asarray(y))
+        return self._adapt(X, source, y)
 
     def _adapt(self, X, source, y):
         out = X.copy()

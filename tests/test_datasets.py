@@ -121,6 +121,10 @@ def test_gaussian_pair_bad_input(call, message):
 def test_gaussian_pair_bad_parameters():
     with pytest.raises(ValueError, match=re.escape("cov_source must be positive")):
         GaussianPair([0.0, 0.0], np.diag([1.0, 0.0]), [0.0, 0.0], np.eye(2))
+    with pytest.raises(ValueError, match="cov_target must be symmetric"):
+        GaussianPair([0.0, 0.0], np.eye(2), [0.0, 0.0], [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="mean_source must contain only finite"):
+        GaussianPair([np.nan, 0.0], np.eye(2), [0.0, 0.0], np.eye(2))
     with pytest.raises(
         ValueError, match=re.escape("mean_target must have shape (2,), got (3,).")
     ):
@@ -236,7 +240,11 @@ def test_class_pairs_bad_input(call, message):
         ),
         (
             {"class_weights": [1.0, -1.0, 1.0]},
-            "class_weights must be non-negative with a positive sum.",
+            "class_weights must be finite and non-negative with a positive sum.",
+        ),
+        (
+            {"class_weights": [np.inf, 1.0, 1.0]},
+            "class_weights must be finite and non-negative with a positive sum.",
         ),
     ],
 )

@@ -68,6 +68,16 @@ def test_l2_uvp_known_value():
             np.zeros((5, 2)),
             "y_true has zero total variance; L2-UVP is undefined.",
         ),
+        (
+            np.array([[np.nan, 0.0], [1.0, 2.0]]),
+            np.zeros((2, 2)),
+            "y_true must contain only finite values (no NaN or inf).",
+        ),
+        (
+            np.eye(2),
+            np.array([[np.inf, 0.0], [1.0, 2.0]]),
+            "y_pred must contain only finite values (no NaN or inf).",
+        ),
     ],
 )
 def test_l2_uvp_bad_input(y_true, y_pred, message):
@@ -171,6 +181,22 @@ def test_gaussian_ot_matrix_scalar():
             "cov1 must be a square 2-D array of shape (n_features, n_features), got "
             "an array of shape (2, 3).",
         ),
+        (
+            ([0.0, 0.0], -np.eye(2), [0.0, 0.0], np.eye(2)),
+            "cov1 must be positive semi-definite; its smallest eigenvalue is -1.",
+        ),
+        (
+            ([0.0, 0.0], np.eye(2), [0.0, 0.0], np.diag([1.0, -1.0])),
+            "cov2 must be positive semi-definite; its smallest eigenvalue is -1.",
+        ),
+        (
+            ([0.0, 0.0], [[1.0, 5.0], [0.0, 1.0]], [0.0, 0.0], np.eye(2)),
+            "cov1 must be symmetric.",
+        ),
+        (
+            ([np.nan, 0.0], np.eye(2), [0.0, 0.0], np.eye(2)),
+            "mean1 must contain only finite values.",
+        ),
     ],
 )
 def test_gaussian_w2_bad_input(args, message):
@@ -188,3 +214,31 @@ def test_gaussian_ot_matrix_bad_input():
         ),
     ):
         gaussian_ot_matrix(np.eye(2), np.eye(1))
+
+
+def test_gaussian_w2_keeps_a_small_mean_term_beside_large_covariances():
+    """The Bures term's round-off is clipped on its own, not with the means."""
+    cov = 1e8 * np.eye(2)
+    assert gaussian_w2_squared([0.0, 0.0], cov, [1e-4, 0.0], cov) == pytest.approx(
+        1e-8, rel=1e-6
+    )
+
+
+def test_gaussian_closed_forms_accept_round_off_asymmetry_and_semi_definite():
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(4, 2))
+    singular = B @ B.T  # rank 2, eigenvalues ~ ±1e-16 at the bottom
+    cov = singular + 1e-13 * rng.normal(size=(4, 4))  # asymmetry at round-off
+    assert np.isfinite(gaussian_w2_squared(np.zeros(4), cov, np.zeros(4), np.eye(4)))
+    assert np.isfinite(gaussian_ot_matrix(np.eye(4), cov)).all()
+
+
+def test_transport_cosine_is_scale_free():
+    X = np.zeros((3, 2))
+    true = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    pred = np.array([[1.0, 0.2], [0.1, 1.0], [1.0, 0.8]])
+    reference = transport_cosine(X, true, pred)
+    for scale in (1e-200, 1e200):
+        assert transport_cosine(X, scale * true, scale * pred) == pytest.approx(
+            reference, rel=1e-12
+        )

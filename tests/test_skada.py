@@ -193,6 +193,48 @@ def test_missing_domain_errors(conditional_shift, case, message):
         FixedPointOTAdapter(**FAST).fit_transform(X, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("nan in X", "Input X contains NaN"),
+        ("short y", r"inconsistent numbers of samples: \[320, 319\]"),
+    ],
+)
+def test_input_errors_keep_their_message_when_domains_are_inferred(
+    conditional_shift, case, message
+):
+    """Without sample_domain, an error of X or y is reported as such, not as
+    a failure to infer the domains."""
+    X, y, sd = conditional_shift
+    y = _masked(y, sd)
+    if case == "nan in X":
+        X = X.copy()
+        X[0, 0] = np.nan
+    else:
+        y = y[:-1]
+    with pytest.raises(ValueError, match=message):
+        FixedPointOTAdapter(**FAST).fit(X, y)
+
+
+def test_transform_checks_the_length_of_y(conditional_shift):
+    X, y, sd = conditional_shift
+    adapter = FixedPointOTAdapter(class_conditional=True, **FAST)
+    adapter.fit(X, _masked(y, sd), sample_domain=sd)
+    with pytest.raises(ValueError, match="y has 317 rows but X has 320"):
+        adapter.transform(X, y[:-3], sample_domain=sd, allow_source=True)
+
+
+def test_class_conditional_with_fewer_source_rows_than_neighbours(conditional_shift):
+    """The default pseudo-labeller asks for at most as many neighbours as
+    there are source rows."""
+    X, y, sd = conditional_shift
+    rows = np.r_[np.flatnonzero(sd >= 0)[::40], np.flatnonzero(sd < 0)]
+    assert (sd[rows] >= 0).sum() < 10
+    adapter = FixedPointOTAdapter(class_conditional=True, **FAST)
+    adapter.fit(X[rows], _masked(y, sd)[rows], sample_domain=sd[rows])
+    assert adapter.pseudo_label_estimator_.n_neighbors == (sd[rows] >= 0).sum()
+
+
 def test_missing_domain_error_through_pipeline(conditional_shift):
     X, y, sd = conditional_shift
     source = sd >= 0
