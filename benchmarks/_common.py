@@ -73,8 +73,33 @@ def machine() -> dict:
     }
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's RSS high-water mark (``VmHWM``; Linux ≥ 4.0).
+
+    Without it the peak of a row in a sweep is the peak of every earlier row
+    of the process too (and ``ru_maxrss``, which this cannot reset, even
+    includes the parent's peak).
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux: KiB units)."""
+    """Peak resident set size since the last :func:`reset_peak_rss`, in MiB.
+
+    ``VmHWM`` from ``/proc/self/status``; where that is missing, the
+    process-lifetime ``ru_maxrss`` (an upper bound)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -179,6 +204,7 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
     from skfpot.metrics import l2_uvp, transport_cosine
 
     ot = FixedPointOT(random_state=seed, **params)
+    reset_peak_rss()  # the row's own peak (data included), not earlier rows'
     with Timer() as t:
         ot.fit(X, Y)
     T_hat = ot.transform(X_test)

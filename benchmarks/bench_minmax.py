@@ -23,7 +23,7 @@ import argparse
 
 import numpy as np
 import torch
-from _common import append_rows, machine, peak_rss_mib
+from _common import append_rows, machine, peak_rss_mib, reset_peak_rss
 from minmax_ot import default_hidden_sizes, fit_minmax, make_uvp_eval
 
 from skfpot.datasets import load_mix3tomix10
@@ -40,6 +40,7 @@ def run(d: int, seed: int, args: argparse.Namespace) -> dict:
     X_test = problem.sample_source(4096, random_state=2000 + seed)
     Y_test = problem.forward_map(X_test)
     sizes = tuple(args.hidden) if args.hidden else default_hidden_sizes(d)
+    reset_peak_rss()  # the row's own peak, not earlier rows' of the sweep
     result = fit_minmax(
         X,
         Y,

@@ -35,11 +35,14 @@ forward and inverse L2-UVP in percent (DESIGN §6).
 
 Each (method, problem, d, n) run is a separate subprocess (this script with
 ``--worker``). Peak memory is the peak RSS of the fit and the two transforms
-(``getrusage(RUSAGE_SELF).ru_maxrss``) minus the RSS after the imports and the
-data generation (``VmRSS``); the high-water mark is reset (``/proc/self/
+(the kernel's high-water mark ``VmHWM``) minus the RSS after the imports and
+the data generation (``VmRSS``); the high-water mark is reset (``/proc/self/
 clear_refs``) just before the baseline, so that neither the data generation
-nor the parent process (whose peak a child inherits through ``vfork``) hides
-it.
+nor the parent process hides it. (Before 2026-11-26 the peak was read from
+``getrusage(RUSAGE_SELF).ru_maxrss``, which that reset does not clear and a
+child inherits from its parent; the rows then were not affected, each child's
+own peak being above the parent's, but where ``clear_refs`` is refused the
+script still falls back to it.)
 
 Before each EMD or Sinkhorn run the memory it needs is estimated from the
 dense ``n × m`` arrays POT allocates (EMD: 41 bytes per entry in the fit and
@@ -292,7 +295,11 @@ def worker(spec: dict) -> dict:
             T_hat = estimator.transform(Xs=X_test, batch_size=batch)
             S_hat = estimator.inverse_transform(Xt=Y_test, batch_size=batch)
         transform_seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = (
+        _status_kib("VmHWM")
+        if reset
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    )
     messages = sorted({str(w.message)[:200] for w in caught})
 
     row = {
