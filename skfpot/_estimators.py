@@ -827,7 +827,7 @@ class FixedPointOT(_BaseFixedPointOT):
         ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (zero
         exactly when ``∇ψ`` is monotone on the secants, as for the optimal
         ``ψ``). Costs two gradient evaluations of φ on those rows per step
-        (about +12 % fit time at batch 256). ``100`` is the measured setting
+        (+12-18 % fit time at batch 256, Mix3toMix10 d = 8 and 16). ``100`` is the measured setting
         when the inverse map matters at d ≥ 8: on Mix3toMix10 it brought the
         worst of three seeds' inverse L2-UVP from 0.769 % to 0.702 % at d = 8
         and from 1.465 % to 0.490 % at d = 16, forward unchanged. It is off by
@@ -839,7 +839,8 @@ class FixedPointOT(_BaseFixedPointOT):
         evaluated (the whole minibatch when larger than ``batch_size``). On
         Mix3toMix10 d = 8 with penalty 100 (20,000 steps, batch 256), the
         whole batch gave inverse L2-UVP 0.374 / 0.140 / 0.199 % on three seeds
-        for about +50 % fit time, 64 rows 0.702 / 0.193 / 0.222 % for +12 %.
+        for about +50 % fit time, 64 rows 0.702 / 0.193 / 0.222 % for
+        +12-18 %.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
