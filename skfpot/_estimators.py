@@ -827,8 +827,9 @@ class FixedPointOT(_BaseFixedPointOT):
         ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (zero
         exactly when ``∇ψ`` is monotone on the secants, as for the optimal
         ``ψ``). Costs two gradient evaluations of φ on those rows per step
-        (+12-18 % fit time at batch 256, Mix3toMix10 d = 8 and 16). ``100`` is the measured setting
-        when the inverse map matters at d ≥ 8: on Mix3toMix10 it brought the
+        (+12-18 % fit time at batch 256, Mix3toMix10 d = 8 and 16). ``100``
+        is the measured setting when the inverse map matters at d ≥ 8: on
+        Mix3toMix10 it brought the
         worst of three seeds' inverse L2-UVP from 0.769 % to 0.702 % at d = 8
         and from 1.465 % to 0.490 % at d = 16, forward unchanged. It is off by
         default because it cost forward accuracy at d = 2 (0.074 % → 0.128 %
