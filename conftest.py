@@ -1,11 +1,17 @@
-"""Keep scikit-learn's global metadata-routing flag from leaking between tests.
+"""Test set-up: optional parts skipped when missing, routing kept off per test.
 
 ``import skada`` switches routing on globally; every test starts with it off
 unless it turns it on itself.
 """
 
+import importlib.util
+
 import pytest
 import sklearn
+
+#: the skada adapter's module imports skada: without the extra installed its
+#: doctests cannot be collected (tests/test_skada.py skips itself)
+collect_ignore = [] if importlib.util.find_spec("skada") else ["skfpot/skada.py"]
 
 
 @pytest.fixture(autouse=True)

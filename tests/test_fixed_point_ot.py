@@ -67,7 +67,8 @@ def test_fitted_diagnostics(gaussian4):
     assert ot.fixed_point_converged_[-100:].mean() > 0.99
     assert ot.best_validation_score_ == max(ot.validation_scores_)
     assert ot.n_features_in_ == 4
-    assert ot.device_ == torch.device("cpu")
+    # device="auto": CUDA where there is one (the suite also runs on a GPU)
+    assert ot.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert "valid_loss" in ot.history_[-1]
 
 
@@ -487,9 +488,9 @@ def test_training_batches_come_from_the_callers_arrays(dtype):
     assert len(data.x) == 270 and len(data.y) == 180
     x, y, *_, iy = grab.batch_
     assert x.dtype == y.dtype == torch.float32
-    rows = data.y.rows[iy.numpy()]
+    rows = data.y.rows[iy.cpu().numpy()]
     expected = (Y[rows] - ot.mean_target_) / ot.scale_
-    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y.cpu().numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_bfgs_carries_curvature_and_saves_solver_work():
