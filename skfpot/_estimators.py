@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import ProgressBar
+from skorch.callbacks import Callback, ProgressBar
 from skorch.helper import predefined_split
 
 from skfpot._training import (
@@ -281,6 +281,25 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
+    def _check_callbacks(self) -> None:
+        def is_callback(cb):
+            return isinstance(cb, Callback) or (
+                isinstance(cb, type) and issubclass(cb, Callback)
+            )
+
+        for item in self.callbacks or []:
+            if isinstance(item, tuple) and len(item) == 2:
+                name, cb = item
+                if isinstance(name, str) and is_callback(cb):
+                    continue
+            elif is_callback(item):
+                continue
+            raise ValueError(
+                "callbacks must be a list of skorch callbacks (instances or "
+                "subclasses of skorch.callbacks.Callback) or (name, callback) "
+                f"pairs with a str name; got {item!r}"
+            )
+
     def _validate_target(self, Y, name="Y") -> np.ndarray:
         if Y is None:
             raise ValueError(
@@ -327,6 +346,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None):
         """Train on validated float arrays; class arrays are int codes."""
         sizes = self._check_hidden_sizes()
+        self._check_callbacks()
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -865,8 +885,10 @@ class FixedPointOT(_BaseFixedPointOT):
     eval_interval : int, default=100
         Optimizer steps between two evaluations (and log lines).
     device : str or torch.device, default="auto"
-        Torch device of the training; ``"auto"`` picks CUDA when available.
-        A device that torch does not know or that this machine cannot use
+        Torch device of the training; ``"auto"`` picks CUDA when available
+        (on a GPU raise ``batch_size``: at the default 256 a step is bound by
+        kernel launches and was no faster than on the CPU, see the user
+        guide). A device that torch does not know or that this machine cannot use
         raises a ``ValueError`` in ``fit``, before any training.
     n_jobs : int, default=None
         Threads that map row chunks in parallel in ``transform``,
@@ -880,9 +902,11 @@ class FixedPointOT(_BaseFixedPointOT):
         When positive, print a progress bar over each ``eval_interval``
         training steps and a log line per evaluation.
     callbacks : list of skorch callbacks or None, default=None
-        Extra :mod:`skorch.callbacks` (instances or ``(name, callback)``
-        pairs) run during training after the built-in ones, e.g. to log or
-        evaluate the model every ``eval_interval`` steps. They receive the
+        Extra :mod:`skorch.callbacks` (instances or subclasses of
+        :class:`skorch.callbacks.Callback`, or ``(name, callback)`` pairs;
+        anything else raises a :class:`ValueError` in ``fit``) run during
+        training after the built-in ones, e.g. to log or evaluate the model
+        every ``eval_interval`` steps. They receive the
         skorch net; ``net.module_`` is the potential in standardised units.
 
     Attributes

@@ -401,6 +401,9 @@ def test_transform_checks_feature_count(data):
         (dict(device="tpu"), "device='tpu' is not a torch device"),
         (dict(device="xla"), "device='xla' cannot be used on this machine"),
         (dict(n_jobs=0), "'n_jobs' parameter of FixedPointOT"),
+        (dict(callbacks=[42]), "callbacks must be a list of skorch callbacks"),
+        (dict(callbacks=[("log", 42)]), "got \\('log', 42\\)"),
+        (dict(callbacks=[(1, Callback())]), "callbacks must be a list"),
     ],
 )
 def test_invalid_hyperparameters(data, params, match, monkeypatch):
@@ -434,6 +437,8 @@ def test_user_callbacks_see_every_step(data):
     seen = dict(ot.history_[-1]).keys()  # the net ran with the callback
     assert "train_loss" in seen
     assert counter.steps_ == ot.n_iter_ == TINY["max_iter"]
+    # a Callback class is accepted too (skorch initialises it)
+    FixedPointOT(**{**TINY, "callbacks": [CountSteps]}).fit(X, Y)
 
 
 def test_warm_start_cache_saves_solver_work(gaussian4):
