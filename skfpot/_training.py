@@ -22,6 +22,7 @@ from skfpot.core.losses import (
     convexity_violation,
     dual_loss,
     dual_values,
+    forward_map,
 )
 
 __all__ = [
@@ -424,12 +425,14 @@ class FixedPointNet(NeuralNet):
         warm_start_rows=0,
         convexity_penalty=0.0,
         convexity_penalty_rows=64,
+        second_start_every=0,
         **kwargs,
     ):
         self.solver_options = solver_options or {}
         self.warm_start_rows = warm_start_rows
         self.convexity_penalty = convexity_penalty
         self.convexity_penalty_rows = convexity_penalty_rows
+        self.second_start_every = second_start_every
         super().__init__(module, *args, **kwargs)
 
     def get_iterator(self, dataset, training=False):
@@ -466,21 +469,65 @@ class FixedPointNet(NeuralNet):
                 h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
                 options["inverse_hessian"] = h_cache[iy].to(y.dtype)
         result = backward_map(self.module_, y, yc, x0=x0, **options)
+        x_hat, h_hat = result.x, result.inverse_hessian
+        if torch.is_grad_enabled() and self._second_start_due():
+            x_hat, h_hat = self._second_start(x, y, xc, yc, result)
         if warm:
-            cache[iy] = result.x.detach().to(cache.dtype)
+            cache[iy] = x_hat.detach().to(cache.dtype)
             if dense:
-                h_cache[iy] = result.inverse_hessian.to(h_cache.dtype)
+                h_cache[iy] = h_hat.to(h_cache.dtype)
         loss = dual_loss(
             self.module_,
             x,
             y,
-            result.x,
+            x_hat,
             x_classes=xc,
             y_classes=yc,
             x_weight=xw,
             y_weight=yw,
         )
         return loss, result
+
+    def _second_start_due(self) -> bool:
+        """Whether this training step solves twice (every
+        ``second_start_every``-th step, the first included)."""
+        if not self.second_start_every:
+            return False
+        step = getattr(self, "train_steps_", 0)
+        self.train_steps_ = step + 1
+        return step % self.second_start_every == 0
+
+    def _second_start(self, x, y, xc, yc, result):
+        """Solve the batch's c-transforms again from the source row of the
+        batch (of the same class) whose current forward image is nearest to
+        each target row; per row, the lower inner objective wins.
+
+        The envelope gradient is exact only at the global minimiser: a
+        single warm-started solve stays in its basin, so a deeper basin that
+        appears elsewhere during training is never seen, and never corrected,
+        by the dual. Returns the chosen solutions and (``"bfgs"``) curvature
+        estimates; counts the rows that switched in ``second_start_switches_``.
+        """
+        with torch.no_grad():
+            images = forward_map(self.module_, x, xc)
+            dist = torch.cdist(y, images)
+            if yc is not None:
+                dist = dist.masked_fill(yc[:, None] != xc[None, :], math.inf)
+            nearest = dist.argmin(1)
+            has_start = torch.isfinite(dist.gather(1, nearest[:, None]))[:, 0]
+        # a cold solve (no carried curvature) from the new start
+        second = backward_map(self.module_, y, yc, x0=x[nearest], **self.solver_options)
+        # a margin keeps rows that found the same basin on their warm curvature
+        take = has_start & second.converged & (second.value < result.value - 1e-6)
+        take &= torch.isfinite(second.value)
+        self.second_start_switches_ = getattr(self, "second_start_switches_", 0) + int(
+            take.sum()
+        )
+        x_hat = torch.where(take[:, None], second.x, result.x)
+        h_hat = result.inverse_hessian
+        if h_hat is not None:
+            h_hat = torch.where(take[:, None, None], second.inverse_hessian, h_hat)
+        return x_hat, h_hat
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

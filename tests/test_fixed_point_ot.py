@@ -704,3 +704,82 @@ def test_warns_when_a_sample_has_fewer_than_two_training_rows():
 def test_tags_declare_float32_and_float64_preserved():
     tags = FixedPointOT().__sklearn_tags__()
     assert tags.transformer_tags.preserves_dtype == ["float64", "float32"]
+
+
+class _DoubleWell(torch.nn.Module):
+    """1-D potential with ψ(x) = (x² − 1)² + 0.3 x: two basins of the inner
+    problem at y = 0, the deeper one near x = −1."""
+
+    def __init__(self):
+        super().__init__()
+        from skfpot.core import MLPPotential
+
+        self._affine = MLPPotential(1, (2,), n_classes=3)  # identity quadratic part
+
+    def preconditioner(self):
+        return self._affine.preconditioner()
+
+    def affine_inverse(self, *args, **kwargs):
+        return self._affine.affine_inverse(*args, **kwargs)
+
+    def value_and_grad(self, x, classes=None):
+        psi = ((x**2 - 1) ** 2 + 0.3 * x).sum(-1)
+        grad_psi = 4 * x * (x**2 - 1) + 0.3
+        return 0.5 * (x * x).sum(-1) - psi, x - grad_psi
+
+    def forward(self, x, classes=None):
+        return self.value_and_grad(x, classes)[0]
+
+
+def test_second_start_finds_the_deeper_basin():
+    """A warm start in the shallow basin is replaced by the solve from the
+    source row whose image is nearest; rows without a better second solution
+    and rows without a same-class source row keep the first."""
+    from skfpot._training import FixedPointNet
+    from skfpot.core import backward_map
+
+    net = FixedPointNet(
+        _DoubleWell, criterion=torch.nn.Identity, solver_options={"method": "lbfgs"}
+    )
+    net.initialize()
+    y = torch.zeros(3, 1)
+    first = backward_map(net.module_, y, x0=torch.full((3, 1), 0.9), method="lbfgs")
+    assert torch.allclose(first.x, torch.full((3, 1), 0.96), atol=0.02)
+    # source rows: one near the deep basin (image ≈ 0.2), one far (image ≈ 6)
+    x = torch.tensor([[-1.05], [1.6]])
+    x_hat, _ = net._second_start(x, y, None, None, first)
+    np.testing.assert_allclose(x_hat.numpy().ravel(), -1.04, atol=0.02)
+    assert net.second_start_switches_ == 3
+    # class-conditional: row 2's class has no source row, rows 0-1 only the far
+    # one, whose solve ends in the deep basin too; row 2 keeps its solution
+    xc, yc = torch.tensor([0, 1]), torch.tensor([1, 1, 2])
+    x_hat, _ = net._second_start(x, y, xc, yc, first)
+    np.testing.assert_allclose(x_hat[:2].numpy().ravel(), -1.04, atol=0.02)
+    assert torch.equal(x_hat[2], first.x[2])
+    # a first solution already in the deep basin is kept as it is
+    deep = backward_map(net.module_, y, x0=torch.full((3, 1), -1.0), method="lbfgs")
+    x_hat, _ = net._second_start(x, y, None, None, deep)
+    assert torch.equal(x_hat, deep.x)
+
+
+def test_second_start_schedule():
+    from skfpot._training import FixedPointNet
+
+    net = FixedPointNet(_DoubleWell, criterion=torch.nn.Identity, second_start_every=3)
+    assert [net._second_start_due() for _ in range(7)] == [1, 0, 0, 1, 0, 0, 1]
+    off = FixedPointNet(_DoubleWell, criterion=torch.nn.Identity)
+    assert not any(off._second_start_due() for _ in range(5))
+
+
+def test_second_start_every_trains(data):
+    """A fit with second starts on every step leaves a finite map; without
+    them nothing switches."""
+    X, Y = data
+    ot = FixedPointOT(**TINY, second_start_every=1, early_stopping=False)
+    ot.fit(X, Y)
+    assert np.all(np.isfinite(ot.transform(X))) and ot.n_iter_ == 30
+    assert isinstance(ot.second_start_switches_, int)
+    off = FixedPointOT(**TINY, early_stopping=False).fit(X, Y)
+    assert off.second_start_switches_ == 0
+    with pytest.raises(ValueError, match="second_start_every"):
+        FixedPointOT(second_start_every=-1).fit(X, Y)
