@@ -220,6 +220,7 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
         "fixed_point_solver": ot.fixed_point_solver_,
         "convexity_penalty": ot.convexity_penalty,
         "convexity_penalty_rows": ot.convexity_penalty_rows,
+        "second_start_switches": getattr(ot, "second_start_switches_", 0),
         **fixed_point_stats(ot),
         **inverse_solve_stats(ot, Y_test, tol=1e-4),
         **machine(),
