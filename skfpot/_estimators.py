@@ -878,10 +878,13 @@ class FixedPointOT(_BaseFixedPointOT):
         elsewhere is otherwise never seen, nor corrected, by training, and
         ``inverse_transform`` later finds it (a learned map sending two
         source regions to the same point). Costs a forward image of the
-        source batch and a cold solve on those steps. On Mix3toMix10 d = 8
-        with ``convexity_penalty=100, convexity_penalty_rows=256``, ``4``
-        brought a seed whose inverse L2-UVP was 1.333 % to 0.392 %, forward
-        unchanged (see the benchmarks).
+        source batch and a cold solve on those steps (``16``: about 6 % of
+        the fit time). On Mix3toMix10 d = 8 with ``convexity_penalty=100,
+        convexity_penalty_rows=256``, ``16`` brought the one seed of seven
+        whose inverse L2-UVP missed 0.7 % from 1.333 % to 0.571 % (``4``:
+        0.392 %), forward unchanged; on the other seeds it changed the
+        inverse by little, except one that went from 0.374 % to 0.686 %
+        (see the benchmarks). Off by default until measured more widely.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
