@@ -51,7 +51,8 @@ random_state, verbose, callbacks
     module_, mean_source_, mean_target_, scale_, n_iter_, loss_curve_, \
 validation_scores_, best_validation_score_, fixed_point_solver_, \
 fixed_point_n_evals_, fixed_point_converged_, anchors_, anchor_images_, \
-history_, device_, n_features_in_, feature_names_in_
+second_start_switches_, history_, device_, n_features_in_, \
+feature_names_in_
         As in :class:`FixedPointOT`.
     anchor_classes_ : Tensor of shape (n_anchors,) or None
         Class code of every kept row (a backward solve's second start is a

@@ -519,7 +519,6 @@ class FixedPointNet(NeuralNet):
         second = backward_map(self.module_, y, yc, x0=x[nearest], **self.solver_options)
         # a margin keeps rows that found the same basin on their warm curvature
         take = has_start & second.converged & (second.value < result.value - 1e-6)
-        take &= torch.isfinite(second.value)
         self.second_start_switches_ = getattr(self, "second_start_switches_", 0) + int(
             take.sum()
         )

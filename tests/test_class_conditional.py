@@ -70,3 +70,16 @@ def test_warns_for_a_class_with_fewer_than_two_training_rows(data):
         warnings.simplefilter("error", UserWarning)
         _, _, a, b = data
         ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+
+
+def test_second_start_within_classes(data):
+    """Second starts run with class labels (a start is drawn from the same
+    class only) and leave a finite map both ways."""
+    X, Y, a, b = data
+    cc = ClassConditionalFixedPointOT(
+        **TINY, second_start_every=1, early_stopping=False
+    )
+    cc.fit(X, Y, x_classes=a, y_classes=b)
+    assert isinstance(cc.second_start_switches_, int)
+    assert np.all(np.isfinite(cc.transform(X, classes=a)))
+    assert np.all(np.isfinite(cc.inverse_transform(Y, classes=b)))
