@@ -30,6 +30,7 @@ from skfpot._training import (
     UnpairedBatches,
     UnpairedData,
     ValidationBatches,
+    nearest_rows,
 )
 from skfpot.core.losses import backward_map, forward_map
 from skfpot.core.potentials import ACTIVATIONS, MLPPotential
@@ -424,7 +425,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.loss_curve_ = list(monitor.losses_)
         self.fixed_point_n_evals_ = np.asarray(monitor.evals_)
         self.fixed_point_converged_ = np.asarray(monitor.converged_)
-        self.second_start_switches_ = getattr(net, "second_start_switches_", 0)
+        self.second_start_switches_ = int(getattr(net, "second_start_switches_", 0))
         if valid is not None:
             self.validation_scores_ = [
                 -v for v in net.history[:, "valid_loss"] if v is not None
@@ -494,12 +495,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         images = self.anchor_images_.to(dev)
         anchors = self.anchors_.to(dev)
         own = None if self.anchor_classes_ is None else self.anchor_classes_.to(dev)
-        best = torch.empty(len(y), dtype=torch.long, device=dev)
-        for i in range(0, len(y), 1024):
-            d2 = torch.cdist(y[i : i + 1024], images)
-            if own is not None and classes is not None:
-                d2[classes[i : i + 1024, None] != own[None, :]] = math.inf
-            best[i : i + 1024] = d2.argmin(1)
+        best, _ = nearest_rows(y, images, classes, own)
         return anchors[best]
 
     def _warn_few_rows(self, sides):

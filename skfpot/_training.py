@@ -34,6 +34,7 @@ __all__ = [
     "TrainingMonitor",
     "UnpairedBatches",
     "UnpairedData",
+    "nearest_rows",
     "significantly_worse",
 ]
 
@@ -411,6 +412,23 @@ class TrainingMonitor(Callback):
 WARM_START_DTYPE = torch.float16
 
 
+def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
+    """For every row of ``y``, the index of the nearest row of ``images``
+    (within its class when both class arrays are given) and whether its class
+    has any row there; ``y`` is compared in chunks of ``chunk`` rows."""
+    index = torch.empty(len(y), dtype=torch.long, device=y.device)
+    found = torch.empty(len(y), dtype=torch.bool, device=y.device)
+    for i in range(0, len(y), chunk):
+        dist = torch.cdist(y[i : i + chunk], images)
+        if y_classes is not None and image_classes is not None:
+            other = y_classes[i : i + chunk, None] != image_classes[None, :]
+            dist = dist.masked_fill(other, math.inf)
+        best = dist.argmin(1)
+        index[i : i + chunk] = best
+        found[i : i + chunk] = torch.isfinite(dist.gather(1, best[:, None]))[:, 0]
+    return index, found
+
+
 class FixedPointNet(NeuralNet):
     """skorch net whose step is the envelope-gradient dual step.
 
@@ -510,17 +528,14 @@ class FixedPointNet(NeuralNet):
         """
         with torch.no_grad():
             images = forward_map(self.module_, x, xc)
-            dist = torch.cdist(y, images)
-            if yc is not None:
-                dist = dist.masked_fill(yc[:, None] != xc[None, :], math.inf)
-            nearest = dist.argmin(1)
-            has_start = torch.isfinite(dist.gather(1, nearest[:, None]))[:, 0]
+            nearest, has_start = nearest_rows(y, images, yc, xc)
         # a cold solve (no carried curvature) from the new start
         second = backward_map(self.module_, y, yc, x0=x[nearest], **self.solver_options)
         # a margin keeps rows that found the same basin on their warm curvature
         take = has_start & second.converged & (second.value < result.value - 1e-6)
-        self.second_start_switches_ = getattr(self, "second_start_switches_", 0) + int(
-            take.sum()
+        # a tensor sum: no device synchronisation in the training step
+        self.second_start_switches_ = (
+            getattr(self, "second_start_switches_", 0) + take.sum()
         )
         x_hat = torch.where(take[:, None], second.x, result.x)
         h_hat = result.inverse_hessian
