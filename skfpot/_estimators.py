@@ -952,7 +952,8 @@ class FixedPointOT(_BaseFixedPointOT):
         The iteration used by every solve (``fixed_point_solver`` with
         ``"auto"`` resolved).
     fixed_point_n_evals_ : ndarray of shape (n_iter_,)
-        Mean evaluations of ∇φ per sample in the solve of every step.
+        Mean evaluations of ∇φ per sample in the solves of every step (on
+        ``second_start_every`` steps, both solves together).
     fixed_point_converged_ : ndarray of shape (n_iter_,)
         Share of samples that reached ``fixed_point_tol`` at every step.
     anchors_, anchor_images_ : Tensor of shape (n_anchors, n_features) or None

@@ -17,6 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import Tensor
 
+from skfpot.core.fixed_point import FixedPointResult
 from skfpot.core.losses import (
     backward_map,
     convexity_violation,
@@ -487,9 +488,9 @@ class FixedPointNet(NeuralNet):
                 h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
                 options["inverse_hessian"] = h_cache[iy].to(y.dtype)
         result = backward_map(self.module_, y, yc, x0=x0, **options)
-        x_hat, h_hat = result.x, result.inverse_hessian
         if torch.is_grad_enabled() and self._second_start_due():
-            x_hat, h_hat = self._second_start(x, y, xc, yc, result)
+            result = self._second_start(x, y, xc, yc, result)
+        x_hat, h_hat = result.x, result.inverse_hessian
         if warm:
             cache[iy] = x_hat.detach().to(cache.dtype)
             if dense:
@@ -523,8 +524,10 @@ class FixedPointNet(NeuralNet):
         The envelope gradient is exact only at the global minimiser: a
         single warm-started solve stays in its basin, so a deeper basin that
         appears elsewhere during training is never seen, and never corrected,
-        by the dual. Returns the chosen solutions and (``"bfgs"``) curvature
-        estimates; counts the rows that switched in ``second_start_switches_``.
+        by the dual. Returns a :class:`FixedPointResult` holding, per row, the
+        kept solution (point, value, residual, convergence and ``"bfgs"``
+        curvature) and the iterations and evaluations of both solves together;
+        counts the rows that switched in ``second_start_switches_``.
         """
         with torch.no_grad():
             images = forward_map(self.module_, x, xc)
@@ -537,11 +540,18 @@ class FixedPointNet(NeuralNet):
         self.second_start_switches_ = (
             getattr(self, "second_start_switches_", 0) + take.sum()
         )
-        x_hat = torch.where(take[:, None], second.x, result.x)
         h_hat = result.inverse_hessian
         if h_hat is not None:
             h_hat = torch.where(take[:, None, None], second.inverse_hessian, h_hat)
-        return x_hat, h_hat
+        return FixedPointResult(
+            x=torch.where(take[:, None], second.x, result.x),
+            value=torch.where(take, second.value, result.value),
+            residual=torch.where(take, second.residual, result.residual),
+            n_iter=result.n_iter + second.n_iter,
+            n_evals=result.n_evals + second.n_evals,
+            converged=torch.where(take, second.converged, result.converged),
+            inverse_hessian=h_hat,
+        )
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -747,19 +747,24 @@ def test_second_start_finds_the_deeper_basin():
     assert torch.allclose(first.x, torch.full((3, 1), 0.96), atol=0.02)
     # source rows: one near the deep basin (image ≈ 0.2), one far (image ≈ 6)
     x = torch.tensor([[-1.05], [1.6]])
-    x_hat, _ = net._second_start(x, y, None, None, first)
-    np.testing.assert_allclose(x_hat.numpy().ravel(), -1.04, atol=0.02)
+    kept = net._second_start(x, y, None, None, first)
+    np.testing.assert_allclose(kept.x.numpy().ravel(), -1.04, atol=0.02)
     assert net.second_start_switches_ == 3
+    # the kept solution's value and residual; both solves' evaluations
+    assert torch.all(kept.value < first.value - 0.1) and torch.all(kept.converged)
+    assert torch.all(kept.residual <= 1e-4)
+    assert torch.all(kept.n_evals > first.n_evals)
     # class-conditional: row 2's class has no source row, rows 0-1 only the far
     # one, whose solve ends in the deep basin too; row 2 keeps its solution
     xc, yc = torch.tensor([0, 1]), torch.tensor([1, 1, 2])
-    x_hat, _ = net._second_start(x, y, xc, yc, first)
-    np.testing.assert_allclose(x_hat[:2].numpy().ravel(), -1.04, atol=0.02)
-    assert torch.equal(x_hat[2], first.x[2])
+    kept = net._second_start(x, y, xc, yc, first)
+    np.testing.assert_allclose(kept.x[:2].numpy().ravel(), -1.04, atol=0.02)
+    assert torch.equal(kept.x[2], first.x[2])
+    assert kept.value[2] == first.value[2]
     # a first solution already in the deep basin is kept as it is
     deep = backward_map(net.module_, y, x0=torch.full((3, 1), -1.0), method="lbfgs")
-    x_hat, _ = net._second_start(x, y, None, None, deep)
-    assert torch.equal(x_hat, deep.x)
+    kept = net._second_start(x, y, None, None, deep)
+    assert torch.equal(kept.x, deep.x) and torch.equal(kept.value, deep.value)
 
 
 def test_second_start_schedule():
