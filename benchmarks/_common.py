@@ -118,11 +118,23 @@ def parse_params(items: list[str]) -> dict:
 
 
 def append_rows(name: str, rows: list[dict]) -> Path:
-    """Append rows to ``benchmarks/results/<name>.json`` (a list of dicts)."""
+    """Append rows to ``benchmarks/results/<name>.json`` (a list of dicts).
+
+    Benchmarks often run side by side (one per core): the read-modify-write
+    holds an exclusive lock (POSIX; unlocked elsewhere) so no rows are lost.
+    """
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    old = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(old + rows, indent=1, default=_jsonable) + "\n")
+    with open(RESULTS_DIR / f".{name}.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - not POSIX
+            pass
+        old = json.loads(path.read_text()) if path.exists() else []
+        text = json.dumps(old + rows, indent=1, default=_jsonable) + "\n"
+        path.write_text(text)
     return path
 
 
