@@ -875,12 +875,15 @@ class FixedPointOT(_BaseFixedPointOT):
         ``inverse_transform`` later finds it (a learned map sending two
         source regions to the same point). Costs a forward image of the
         source batch and a cold solve on those steps (``16``: about 6 % of
-        the fit time). On Mix3toMix10 d = 8 with ``convexity_penalty=100,
-        convexity_penalty_rows=256``, ``16`` brought the one seed of seven
-        whose inverse L2-UVP missed 0.7 % from 1.333 % to 0.571 % (``4``:
-        0.392 %), forward unchanged; on the other seeds it changed the
-        inverse by little, except one that went from 0.374 % to 0.686 %
-        (see the benchmarks). Off by default until measured more widely.
+        the fit time at d = 8, 13 % at d = 16). On Mix3toMix10 d = 8 with
+        ``convexity_penalty=100, convexity_penalty_rows=256``, ``16``
+        brought the one seed of seven whose inverse L2-UVP missed 0.7 % from
+        1.333 % to 0.571 % (``4``: 0.392 %), forward unchanged; on the
+        other seeds it changed the inverse by little, except one that went
+        from 0.374 % to 0.686 % (see the benchmarks). At d = 16 without
+        ``convexity_penalty`` it repaired the seed whose inverse missed
+        (1.465 % to 0.484 %), as the cheaper penalty does. Off by default
+        until measured more widely.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
