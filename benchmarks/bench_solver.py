@@ -12,6 +12,12 @@ Run (the measurement quoted in docs/benchmarks.md)::
 
     python benchmarks/bench_solver.py --dims 16 --steps 2500 \\
         --solvers bfgs lbfgs --threads 1
+
+``--param key=value`` (repeatable) sets another estimator parameter for
+every solver of the run (the A/Bs of ``fixed_point_memory``,
+``fixed_point_tol`` and ``fixed_point_warm_start``), recorded in the row::
+
+    python benchmarks/bench_solver.py --solvers lbfgs --param fixed_point_memory=8
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import argparse
 
 import numpy as np
 import torch
-from _common import Timer, append_rows, fixed_point_stats, machine
+from _common import Timer, append_rows, fixed_point_stats, machine, parse_params
 
 from skfpot import FixedPointOT
 from skfpot.datasets import load_mix3tomix10
@@ -35,8 +41,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--solvers", nargs="+", default=["bfgs", "lbfgs"])
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--param", action="append", default=[])
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
+    params = parse_params(args.param)
     if args.threads:
         torch.set_num_threads(args.threads)
     facts = machine()
@@ -56,6 +64,7 @@ def main() -> None:
                 early_stopping=False,
                 fixed_point_solver=solver,
                 random_state=args.seed,
+                **params,
             )
             with Timer() as t:
                 ot.fit(X, Y)
@@ -69,6 +78,7 @@ def main() -> None:
                 "n_samples": args.n,
                 "seed": args.seed,
                 "solver": solver,
+                "params": params,
                 "steps": args.steps,
                 "evals_after_20pct": stats["fp_evals_after_20pct"],
                 "evals_per_fifth": [float(c.mean()) for c in np.array_split(evals, 5)],
