@@ -814,24 +814,27 @@ class FixedPointOT(_BaseFixedPointOT):
         256 MiB (at d=16: up to 524,288 training rows of Y), and ``"lbfgs"``
         otherwise; the choice is ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
-        Secant pairs kept by the ``"lbfgs"`` solver. Chosen on Mix3toMix10
-        d=16, where 16 needed about 10 % fewer gradient evaluations than 8
-        during training (an early measurement, not kept as a result row);
-        solving on one trained model, 8 and 16 took the same (15.5).
+        Secant pairs kept by the ``"lbfgs"`` solver. On Mix3toMix10 (2,500-step
+        A/Bs) 16 needs 8-12 % fewer gradient evaluations than 8 at d=16-64,
+        but 8 trained 7-8 % faster at d=32 and 64 (side by side): the
+        two-loop recursion over 16 pairs costs more than it saves there.
+        Set 8 for speed; 16 is the default the benchmarks ran with.
     fixed_point_tol : float, default=1e-4
         A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
-        standardised data) falls below this value. On Mix3toMix10 d=16,
-        ``1e-4`` instead of ``1e-5`` saved about 20 % of the gradient
-        evaluations with the same accuracy; looser solves bias the training
-        gradient (the envelope theorem needs the exact minimiser).
+        standardised data) falls below this value. On Mix3toMix10 d=16
+        (2,500-step A/B), ``1e-4`` instead of ``1e-5`` saved 13 % (``"bfgs"``)
+        and 15 % (``"lbfgs"``) of the gradient evaluations, same maps; looser
+        solves bias the training gradient (the envelope theorem needs the
+        exact minimiser).
     fixed_point_max_iter : int, default=100
         Iteration cap per sample of each solve.
     fixed_point_warm_start : bool, default=True
         During training, start each target sample's solve from its solution
         at the previous visit (one cached float16 row per training row of Y,
         ``2 d`` bytes) instead of the inverse of the quadratic part.
-        Measured on Mix3toMix10 d=16: about 20 % fewer gradient evaluations
-        per solve in the later part of training, same accuracy.
+        Measured on Mix3toMix10 d=16 (``"lbfgs"``, 2,500-step A/B): 18 %
+        fewer gradient evaluations per solve after the first 20 % of
+        training, the same forward map.
     inverse_anchors : int, default=2048
         Training rows of X kept (standardised) after ``fit`` to give every
         backward solve (``inverse_transform``, ``score``) a second start:
@@ -877,15 +880,18 @@ class FixedPointOT(_BaseFixedPointOT):
         ``inverse_transform`` later finds it (a learned map sending two
         source regions to the same point). Costs a forward image of the
         source batch and a cold solve on those steps (``16``: about 6 % of
-        the fit time at d = 8, 13 % at d = 16). On Mix3toMix10 d = 8 with
+        the fit time at d = 8, 13-14 % at d = 16, 11 % at d = 32). On
+        Mix3toMix10 d = 8 with
         ``convexity_penalty=100, convexity_penalty_rows=256``, ``16``
         brought the one seed of seven whose inverse L2-UVP missed 0.7 % from
         1.333 % to 0.571 % (``4``: 0.392 %), forward unchanged; on the
         other seeds it changed the inverse by little, except one that went
         from 0.374 % to 0.686 % (see the benchmarks). At d = 16 without
         ``convexity_penalty`` it repaired the seed whose inverse missed
-        (1.465 % to 0.484 %), as the cheaper penalty does. Off by default
-        until measured more widely.
+        (1.465 % to 0.484 %), as the cheaper penalty does; at d = 32 with
+        the penalty it took seed 0's inverse from 2.330 % to 0.384 %
+        (forward 1.496 % to 1.618 %). Off by default until measured more
+        widely.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
@@ -894,11 +900,13 @@ class FixedPointOT(_BaseFixedPointOT):
         from there to zero along a cosine over the next
         ``max(eval_interval, 0.3 * max_iter)`` steps (fewer when ``max_iter``
         comes first) and stop. (Stopping at once, at a high learning rate,
-        keeps the minibatch noise in the weights: 0.04 % instead of
-        0.002-0.006 % L2-UVP on the d=2 Gaussian benchmark.) The weights of
-        the best evaluation replace the annealed ones only when the annealed
-        held-out dual is worse by more than ``tol`` plus two standard errors
-        of the per-row differences.
+        keeps the minibatch noise in the weights: on the d=2 Gaussian
+        benchmark, seeds 0 and 1, the best evaluation's weights score
+        0.009-0.013 / 0.016-0.057 % L2-UVP forward / inverse, the annealed
+        ones 0.001-0.003 / 0.001-0.002 %.) The
+        weights of the best evaluation replace the annealed ones only when
+        the annealed held-out dual is worse by more than ``tol`` plus two
+        standard errors of the per-row differences.
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10

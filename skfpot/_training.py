@@ -242,10 +242,12 @@ class AnnealOnPlateau(Callback):
 
     Why both: stopping at once at a high learning rate keeps the minibatch
     noise in the weights, which dominates the error of accurate maps (d=2
-    Gaussian benchmark: 0.04 % L2-UVP at the best evaluation, 0.002-0.006 %
-    after annealing), while training on past the best evaluation fits the finite
-    sample (class-conditional Gaussians with 6,000 rows per class: 0.1-0.25 %
-    at the best evaluation, 0.5-0.9 % when annealing from the last weights).
+    Gaussian benchmark, seeds 0 and 1: 0.009-0.013 / 0.016-0.057 % L2-UVP
+    forward / inverse at the best evaluation, 0.001-0.003 / 0.001-0.002 %
+    after annealing; ``benchmarks/early_stopping_ending.py``), while
+    training on past the best evaluation fits the finite sample
+    (class-conditional Gaussians with 6,000 rows per class: 0.1-0.25 % at
+    the best evaluation, 0.5-0.9 % when annealing from the last weights).
 
     "Worse" is a paired comparison on the held-out rows ``valid``: the last
     weights are replaced by the best ones only when their held-out dual is
