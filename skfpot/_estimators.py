@@ -815,9 +815,10 @@ class FixedPointOT(_BaseFixedPointOT):
         otherwise; the choice is ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
         Secant pairs kept by the ``"lbfgs"`` solver. On Mix3toMix10 (2,500-step
-        A/Bs) 16 needs 8-12 % fewer gradient evaluations than 8 at d=16-64,
-        but 8 trained 7-8 % faster at d=32 and 64 (side by side): the
-        two-loop recursion over 16 pairs costs more than it saves there.
+        A/Bs) 8 needs 8-12 % more gradient evaluations than 16 at d=16-64,
+        but trained 7-8 % faster at d=32 and 64 (side by side): there a
+        quasi-Newton step over 16 pairs costs more than the saved
+        evaluations.
         Set 8 for speed; 16 is the default the benchmarks ran with.
     fixed_point_tol : float, default=1e-4
         A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
@@ -889,9 +890,9 @@ class FixedPointOT(_BaseFixedPointOT):
         from 0.374 % to 0.686 % (see the benchmarks). At d = 16 without
         ``convexity_penalty`` it repaired the seed whose inverse missed
         (1.465 % to 0.484 %), as the cheaper penalty does; at d = 32 with
-        the penalty it took seed 0's inverse from 2.330 % to 0.384 %
-        (forward 1.496 % to 1.618 %). Off by default until measured more
-        widely.
+        the penalty it took the inverse from 2.330 % to 0.384 % (seed 0,
+        forward 1.496 % to 1.618 %) and from 0.568 % to 0.494 % (seed 1).
+        Off by default until measured more widely.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
@@ -903,10 +904,10 @@ class FixedPointOT(_BaseFixedPointOT):
         keeps the minibatch noise in the weights: on the d=2 Gaussian
         benchmark, seeds 0 and 1, the best evaluation's weights score
         0.009-0.013 / 0.016-0.057 % L2-UVP forward / inverse, the annealed
-        ones 0.001-0.003 / 0.001-0.002 %.) The
-        weights of the best evaluation replace the annealed ones only when
-        the annealed held-out dual is worse by more than ``tol`` plus two
-        standard errors of the per-row differences.
+        ones 0.001-0.003 / 0.001-0.002 %.) The weights of the best
+        evaluation replace the annealed ones only when the annealed held-out
+        dual is worse by more than ``tol`` plus two standard errors of the
+        per-row differences.
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
