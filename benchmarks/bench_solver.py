@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     params = parse_params(args.param)
+    fixed = {"fixed_point_solver", "max_iter", "early_stopping", "random_state"}
+    if fixed & params.keys():
+        parser.error(f"--param cannot set {sorted(fixed & params.keys())}")
     if args.threads:
         torch.set_num_threads(args.threads)
     facts = machine()
