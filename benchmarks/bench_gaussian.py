@@ -33,11 +33,16 @@ PUBLISHED_BEST = {2: 0.010, 4: 0.021, 8: 0.012, 16: 0.15, 32: 0.31, 64: 0.41}
 PUBLISHED_MMV1 = {2: 0.16, 4: 0.17, 8: 0.17, 16: 0.21, 32: 0.37, 64: 0.42}
 
 
-def run(d: int, seed: int, n: int, params: dict, method: str) -> dict:
+def draw(d: int, seed: int, n: int = 2**17):
+    """The benchmark's data for ``(d, seed)``: ``X, Y, X_test, Y_test``."""
     problem = make_gaussian_pair(d, random_state=seed)
     X, Y = problem.sample(n, random_state=1000 + seed)
     X_test = problem.sample_source(4096, random_state=2000 + seed)
-    Y_test = problem.forward_map(X_test)
+    return X, Y, X_test, problem.forward_map(X_test)
+
+
+def run(d: int, seed: int, n: int, params: dict, method: str) -> dict:
+    X, Y, X_test, Y_test = draw(d, seed, n)
 
     return {
         "benchmark": "gaussian",

@@ -1,8 +1,8 @@
 """Early stopping's ending: the best evaluation's weights against the kept ones.
 
-Fits ``FixedPointOT`` with its defaults on the Gaussian benchmark's problem
-(``make_gaussian_pair(d, random_state=seed)``, n = m = 2**17, the test points
-of ``bench_gaussian.py``) and scores two sets of weights of the same fit: the
+Fits ``FixedPointOT`` with its defaults on the Gaussian benchmark's data
+(``bench_gaussian.draw``: n = m = 2**17 and the same 4,096 test points) and
+scores two sets of weights of the same fit: the
 ones ``fit`` keeps (annealed from the best evaluation, or the best restored by
 the paired held-out comparison) and the best evaluation's, which early
 stopping without the final annealing would have returned. Prints only (the
@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 
 import torch
+from bench_gaussian import draw
 from skorch.callbacks import Callback
 
 from skfpot import FixedPointOT
-from skfpot.datasets import make_gaussian_pair
 from skfpot.metrics import l2_uvp
 
 
@@ -45,10 +45,7 @@ def main() -> None:
     print(f"{'d':>4} {'seed':>4} {'steps':>6}  kept fwd/inv %  best-eval fwd/inv %")
     for d in args.dims:
         for seed in args.seeds:
-            problem = make_gaussian_pair(d, random_state=seed)
-            X, Y = problem.sample(2**17, random_state=1000 + seed)
-            X_test = problem.sample_source(4096, random_state=2000 + seed)
-            Y_test = problem.forward_map(X_test)
+            X, Y, X_test, Y_test = draw(d, seed)
             keep = _KeepNet()
             ot = FixedPointOT(random_state=seed, callbacks=[("keep", keep)])
             ot.fit(X, Y)

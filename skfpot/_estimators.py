@@ -818,8 +818,8 @@ class FixedPointOT(_BaseFixedPointOT):
         A/Bs) 8 needs 8-12 % more gradient evaluations than 16 at d=16-64,
         but trained 7-8 % faster at d=32 and 64 (side by side): there a
         quasi-Newton step over 16 pairs costs more than the saved
-        evaluations.
-        Set 8 for speed; 16 is the default the benchmarks ran with.
+        evaluations. Set 8 for speed; 16 is the default the benchmarks ran
+        with.
     fixed_point_tol : float, default=1e-4
         A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
         standardised data) falls below this value. On Mix3toMix10 d=16
@@ -883,8 +883,8 @@ class FixedPointOT(_BaseFixedPointOT):
         source batch and a cold solve on those steps (``16``: about 6 % of
         the fit time at d = 8, 13-14 % at d = 16, 11 % at d = 32). On
         Mix3toMix10 d = 8 with
-        ``convexity_penalty=100, convexity_penalty_rows=256``, ``16``
-        brought the one seed of seven whose inverse L2-UVP missed 0.7 % from
+        ``convexity_penalty=100, convexity_penalty_rows=256``, ``16`` brought
+        the one seed of seven whose inverse L2-UVP missed 0.7 % from
         1.333 % to 0.571 % (``4``: 0.392 %), forward unchanged; on the
         other seeds it changed the inverse by little, except one that went
         from 0.374 % to 0.686 % (see the benchmarks). At d = 16 without
