@@ -131,6 +131,47 @@ def test_lbfgs_needs_fewer_evaluations_than_damped():
     assert lb.n_evals.double().mean() * 3 < dp.n_evals.double().mean()
 
 
+@pytest.mark.parametrize("rows", [[1, 2, 3, 4], [0, 1, 4], [0]])
+@pytest.mark.parametrize("shared_p", [True, False])
+def test_two_loop_matches_dense_lbfgs_matrix(shared_p, rows):
+    """The ring-buffer two-loop (which skips slots no row has filled) equals
+    the dense L-BFGS inverse Hessian built oldest to newest from γP, for rows
+    with no, a partial, a wrapped-around and a dropped history."""
+    from skfpot.core.fixed_point import _two_loop
+
+    gen = torch.Generator().manual_seed(0)
+    n, m, d = 5, 4, 3
+    s = torch.randn(n, m, d, generator=gen, dtype=torch.float64)
+    a = torch.randn(n, d, d, generator=gen, dtype=torch.float64)
+    yv = s + 0.3 * torch.einsum("nde,nme->nmd", a, s)  # sᵀy > 0 for most
+    rho = 1.0 / (s * yv).sum(-1)
+    head = torch.tensor([0, 2, 6, 9, 3])  # none, partial, wrapped twice, dropped
+    for i, h in enumerate(head.tolist()):
+        rho[i, min(h, m) :] = 0.0  # never written
+    rho[4] = 0.0  # dropped history
+    gamma = torch.rand(n, generator=gen, dtype=torch.float64) + 0.5
+    b = torch.randn(n, d, d, generator=gen, dtype=torch.float64)
+    spd = b @ b.transpose(1, 2) + torch.eye(d, dtype=torch.float64)
+    p = spd[0] if shared_p else spd
+    idx = torch.tensor(rows)  # the rows' longest history sets the slots visited
+    r = torch.randn(len(idx), d, generator=gen, dtype=torch.float64)
+
+    got = _two_loop(
+        r, (s, yv, rho, head), idx, gamma[idx], p[idx] if p.dim() == 3 else p
+    )
+    eye = torch.eye(d, dtype=torch.float64)
+    for out, ri, i in zip(got, r, idx.tolist(), strict=True):
+        h = gamma[i] * (p if p.dim() == 2 else p[i])
+        stored = min(int(head[i]), m)
+        for age in reversed(range(stored)):  # oldest to newest
+            slot = (int(head[i]) - 1 - age) % m
+            if rho[i, slot] == 0:
+                continue
+            v = eye - rho[i, slot] * torch.outer(yv[i, slot], s[i, slot])
+            h = v.T @ h @ v + rho[i, slot] * torch.outer(s[i, slot], s[i, slot])
+        torch.testing.assert_close(out, -(h @ ri))
+
+
 def test_preconditioner_makes_quadratic_exact_in_one_step():
     d = 5
     grad_fn, m, c = _quadratic(d, 2)

@@ -92,26 +92,30 @@ def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     ``hist = (s, y, rho, head)`` is a ring buffer of secant pairs per row:
     ``head`` counts the pairs ever stored, the newest sits in slot
     ``(head − 1) mod m``; empty or dropped slots have ``rho = 0``, which makes
-    them no-ops. Pairs are read one slot at a time, so no copy of the whole
-    history is made.
+    them no-ops. Only the ``k = min(m, max head)`` newest slots are visited
+    (the others are empty in every row, so skipping them changes no bit of
+    the result), and pairs are read one slot at a time, so no copy of the
+    whole history is made.
     """
     s, yv, rho, head = hist
     n, m, d = s.shape
-    s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
+    newest = head.index_select(0, idx) - 1
+    k = min(m, int(newest.max()) + 1) if idx.numel() else 0
     q = r
-    base = idx * m
-    newest = head[idx] - 1
-    alphas = []
-    for j in range(m):  # newest to oldest
-        at = base + (newest - j) % m
-        s_j, rho_j = s.index_select(0, at), rho.index_select(0, at)
-        a = rho_j * (s_j * q).sum(-1)
-        q = q - a[:, None] * yv.index_select(0, at)
-        alphas.append((a, rho_j, at))
+    if k:
+        s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
+        ages = torch.arange(k, device=idx.device)[:, None]
+        slots = idx * m + (newest - ages) % m  # (k, rows), newest first
+        rhos = rho.index_select(0, slots.view(-1)).view(k, -1)
+        alphas = []
+        for j in range(k):  # newest to oldest
+            a = rhos[j] * (s.index_select(0, slots[j]) * q).sum(-1)
+            q = q - a[:, None] * yv.index_select(0, slots[j])
+            alphas.append(a)
     q = gamma[:, None] * _apply(p, q)
-    for a, rho_j, at in reversed(alphas):  # oldest to newest
-        b = rho_j * (yv.index_select(0, at) * q).sum(-1)
-        q = q + (a - b)[:, None] * s.index_select(0, at)
+    for j in reversed(range(k)):  # oldest to newest
+        b = rhos[j] * (yv.index_select(0, slots[j]) * q).sum(-1)
+        q = q + (alphas[j] - b)[:, None] * s.index_select(0, slots[j])
     return -q
 
 
