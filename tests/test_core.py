@@ -131,13 +131,17 @@ def test_lbfgs_needs_fewer_evaluations_than_damped():
     assert lb.n_evals.double().mean() * 3 < dp.n_evals.double().mean()
 
 
+@pytest.mark.parametrize("block", [1024, 2])
 @pytest.mark.parametrize("rows", [[1, 2, 3, 4], [0, 1, 4], [0]])
 @pytest.mark.parametrize("shared_p", [True, False])
-def test_two_loop_matches_dense_lbfgs_matrix(shared_p, rows):
+def test_two_loop_matches_dense_lbfgs_matrix(shared_p, rows, block, monkeypatch):
     """The ring-buffer two-loop (which skips slots no row has filled) equals
     the dense L-BFGS inverse Hessian built oldest to newest from γP, for rows
-    with no, a partial, a wrapped-around and a dropped history."""
-    from skfpot.core.fixed_point import _two_loop
+    with no, a partial, a wrapped-around and a dropped history, in one block
+    of rows or several."""
+    from skfpot.core import fixed_point
+
+    monkeypatch.setattr(fixed_point, "_TWO_LOOP_BLOCK", block)
 
     gen = torch.Generator().manual_seed(0)
     n, m, d = 5, 4, 3
@@ -156,7 +160,7 @@ def test_two_loop_matches_dense_lbfgs_matrix(shared_p, rows):
     idx = torch.tensor(rows)  # the rows' longest history sets the slots visited
     r = torch.randn(len(idx), d, generator=gen, dtype=torch.float64)
 
-    got = _two_loop(
+    got = fixed_point._two_loop(
         r, (s, yv, rho, head), idx, gamma[idx], p[idx] if p.dim() == 3 else p
     )
     eye = torch.eye(d, dtype=torch.float64)

@@ -86,6 +86,11 @@ def _apply(p: Tensor | None, v: Tensor) -> Tensor:
     return torch.einsum("nde,ne->nd", p, v)
 
 
+#: rows per block of the two-loop's gathered history (training batches are
+#: one block; large ``inverse_transform`` chunks are split to bound memory)
+_TWO_LOOP_BLOCK = 1024
+
+
 def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     """L-BFGS direction ``−H r`` for the rows ``idx``.
 
@@ -94,29 +99,38 @@ def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     ``(head − 1) mod m``; empty or dropped slots have ``rho = 0``, which makes
     them no-ops. Only the ``k = min(m, max head)`` newest slots are visited
     (the others are empty in every row, so skipping them changes no bit of
-    the result), and pairs are read one slot at a time, so no copy of the
-    whole history is made.
+    the result). They are gathered newest first, ``_TWO_LOOP_BLOCK`` rows at
+    a time, so the recursion runs on views (the step is bound by the number
+    of small operations, not by their size) and the copy stays small.
     """
     s, yv, rho, head = hist
     n, m, d = s.shape
     newest = head.index_select(0, idx) - 1
     k = min(m, int(newest.max()) + 1) if idx.numel() else 0
-    q = r
-    if k:
-        s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
-        ages = torch.arange(k, device=idx.device)[:, None]
-        slots = idx * m + (newest - ages) % m  # (k, rows), newest first
-        rhos = rho.index_select(0, slots.view(-1)).view(k, -1)
+    if k == 0:
+        return -(gamma[:, None] * _apply(p, r))
+    s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
+    ages = torch.arange(k, device=idx.device)[:, None]
+    slots = idx * m + (newest - ages) % m  # (k, rows), newest first
+    out = []
+    for lo in range(0, len(idx), _TWO_LOOP_BLOCK):
+        at = slots[:, lo : lo + _TWO_LOOP_BLOCK].reshape(-1)
+        sb = s.index_select(0, at).view(k, -1, d)
+        yb = yv.index_select(0, at).view(k, -1, d)
+        rb = rho.index_select(0, at).view(k, -1)
+        q = r[lo : lo + _TWO_LOOP_BLOCK]
         alphas = []
         for j in range(k):  # newest to oldest
-            a = rhos[j] * (s.index_select(0, slots[j]) * q).sum(-1)
-            q = q - a[:, None] * yv.index_select(0, slots[j])
+            a = rb[j] * (sb[j] * q).sum(-1)
+            q = q - a[:, None] * yb[j]
             alphas.append(a)
-    q = gamma[:, None] * _apply(p, q)
-    for j in reversed(range(k)):  # oldest to newest
-        b = rhos[j] * (yv.index_select(0, slots[j]) * q).sum(-1)
-        q = q + (alphas[j] - b)[:, None] * s.index_select(0, slots[j])
-    return -q
+        pb = p if p is None or p.dim() == 2 else p[lo : lo + _TWO_LOOP_BLOCK]
+        q = gamma[lo : lo + _TWO_LOOP_BLOCK, None] * _apply(pb, q)
+        for j in reversed(range(k)):  # oldest to newest
+            b = rb[j] * (yb[j] * q).sum(-1)
+            q = q + (alphas[j] - b)[:, None] * sb[j]
+        out.append(-q)
+    return out[0] if len(out) == 1 else torch.cat(out)
 
 
 def solve_c_transform(
@@ -295,11 +309,13 @@ def _quasi_newton(
         ok &= fc <= fa + 1e-4 * t * slope + slack
         n_iter[idx] += 1
 
-        acc = idx[ok]
+        okn = ok.nonzero().squeeze(-1)
+        acc = idx.index_select(0, okn)
         if acc.numel():
+            xo, ro, fo = xc[okn], rc[okn], fc[okn]
             if dense or memory:  # secant pair of the accepted step
-                sv = xc[ok] - xa[ok]
-                yvv = rc[ok] - ra[ok]
+                sv = xo - xa[okn]
+                yvv = ro - ra[okn]
                 sy = (sv * yvv).sum(-1)
                 good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
                 upd = acc[good]
@@ -314,8 +330,8 @@ def _quasi_newton(
                 head[upd] += 1
                 pu = p if (p is None or p.dim() == 2) else p[upd]
                 gamma[upd] = sy / (yvv * _apply(pu, yvv)).sum(-1)
-            x[acc], r[acc], f[acc] = xc[ok], rc[ok], fc[ok]
-            res[acc] = rc[ok].norm(dim=-1) / sqrt_d
+            x[acc], r[acc], f[acc] = xo, ro, fo
+            res[acc] = ro.norm(dim=-1) / sqrt_d
             step[acc] = step0
         rej = idx[~ok]
         if rej.numel():
