@@ -48,7 +48,7 @@ _ANNEAL_SHARE = 0.3
 _CHUNK = 8192
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
-#: 1.3-1.9× faster than L-BFGS at d = 2-32 on Mix3toMix10, slower at 64; at
+#: 1.2-1.5× faster than L-BFGS at d = 2-32 on Mix3toMix10, slower at 64; at
 #: d = 32 its cache is 2 KiB a row, eight times the float64 data) ...
 _AUTO_BFGS_MAX_FEATURES = 16
 #: ... while its per-row inverse-Hessian cache (2 d² bytes a row) fits here
@@ -806,7 +806,7 @@ class FixedPointOT(_BaseFixedPointOT):
         ``fixed_point_warm_start``, each target row also keeps its curvature
         estimate from visit to visit (``2 d²`` bytes per training row of Y):
         on Mix3toMix10 it needed 27-50 % fewer gradient evaluations per
-        solve and trained 1.3-1.9× faster than ``"lbfgs"`` at d = 2-32, to
+        solve and trained 1.2-1.5× faster than ``"lbfgs"`` at d = 2-32, to
         the same accuracy (controlled A/Bs, see the benchmarks). The
         ``d × d`` updates cost as much as the network at d=64, where
         ``"lbfgs"`` was faster. ``"auto"`` takes ``"bfgs"`` when warm starts
@@ -815,11 +815,9 @@ class FixedPointOT(_BaseFixedPointOT):
         otherwise; the choice is ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
         Secant pairs kept by the ``"lbfgs"`` solver. On Mix3toMix10 (2,500-step
-        A/Bs) 8 needs 8-12 % more gradient evaluations than 16 at d=16-64,
-        but trained 7-8 % faster at d=32 and 64 (side by side): there a
-        quasi-Newton step over 16 pairs costs more than the saved
-        evaluations. Set 8 for speed; 16 is the default the benchmarks ran
-        with.
+        A/Bs) 8 needs 8-12 % more gradient evaluations than 16 at d=16-64
+        and trains in the same time at d=32 and 64 (side by side; before
+        the L-BFGS step was made cheaper, 8 was 7-8 % faster).
     fixed_point_tol : float, default=1e-4
         A sample's solve stops when ``|x − y − ∇φ(x)|₂ / √d`` (in units of the
         standardised data) falls below this value. On Mix3toMix10 d=16
