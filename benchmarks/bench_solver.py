@@ -18,6 +18,10 @@ every solver of the run (the A/Bs of ``fixed_point_memory``,
 ``fixed_point_tol`` and ``fixed_point_warm_start``), recorded in the row::
 
     python benchmarks/bench_solver.py --solvers lbfgs --param fixed_point_memory=8
+
+``--warm-start-dtype float32`` stores the warm-start caches (solutions and,
+for ``"bfgs"``, inverse Hessians) in single instead of half precision, to
+check that half precision costs no evaluations.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 import torch
 from _common import Timer, append_rows, fixed_point_stats, machine, parse_params
 
-from skfpot import FixedPointOT
+from skfpot import FixedPointOT, _training
 from skfpot.datasets import load_mix3tomix10
 from skfpot.metrics import l2_uvp
 
@@ -42,6 +46,12 @@ def main() -> None:
     parser.add_argument("--solvers", nargs="+", default=["bfgs", "lbfgs"])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--param", action="append", default=[])
+    parser.add_argument(
+        "--warm-start-dtype",
+        choices=["float16", "float32"],
+        default="float16",
+        help="storage type of the warm-start caches (the library's is float16)",
+    )
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     params = parse_params(args.param)
@@ -50,6 +60,7 @@ def main() -> None:
         parser.error(f"--param cannot set {sorted(fixed & params.keys())}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    _training.WARM_START_DTYPE = getattr(torch, args.warm_start_dtype)
     facts = machine()
     print(facts)
     print(
@@ -82,6 +93,7 @@ def main() -> None:
                 "seed": args.seed,
                 "solver": solver,
                 "params": params,
+                "warm_start_dtype": args.warm_start_dtype,
                 "steps": args.steps,
                 "evals_after_20pct": stats["fp_evals_after_20pct"],
                 "evals_per_fifth": [float(c.mean()) for c in np.array_split(evals, 5)],
