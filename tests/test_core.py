@@ -131,17 +131,19 @@ def test_lbfgs_needs_fewer_evaluations_than_damped():
     assert lb.n_evals.double().mean() * 3 < dp.n_evals.double().mean()
 
 
-@pytest.mark.parametrize("block", [1024, 2])
+@pytest.mark.parametrize("block_elements", [2**22, 2 * 3 * 4])
 @pytest.mark.parametrize("rows", [[1, 2, 3, 4], [0, 1, 4], [0]])
 @pytest.mark.parametrize("shared_p", [True, False])
-def test_two_loop_matches_dense_lbfgs_matrix(shared_p, rows, block, monkeypatch):
+def test_two_loop_matches_dense_lbfgs_matrix(
+    shared_p, rows, block_elements, monkeypatch
+):
     """The ring-buffer two-loop (which skips slots no row has filled) equals
     the dense L-BFGS inverse Hessian built oldest to newest from γP, for rows
     with no, a partial, a wrapped-around and a dropped history, in one block
     of rows or several."""
     from skfpot.core import fixed_point
 
-    monkeypatch.setattr(fixed_point, "_TWO_LOOP_BLOCK", block)
+    monkeypatch.setattr(fixed_point, "_TWO_LOOP_BLOCK_ELEMENTS", block_elements)
 
     gen = torch.Generator().manual_seed(0)
     n, m, d = 5, 4, 3

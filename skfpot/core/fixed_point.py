@@ -86,9 +86,13 @@ def _apply(p: Tensor | None, v: Tensor) -> Tensor:
     return torch.einsum("nde,ne->nd", p, v)
 
 
-#: rows per block of the two-loop's gathered history (training batches are
-#: one block; large ``inverse_transform`` chunks are split to bound memory)
-_TWO_LOOP_BLOCK = 1024
+#: elements per block of the two-loop's gathered history, each of ``s`` and
+#: ``y`` (16 MiB in float32): training batches are one block, and large
+#: ``inverse_transform`` chunks are split so the copy stays bounded. (Blocks
+#: of very few rows can round differently in the last bits, as the per-row
+#: sums are then vectorised differently; at memory 16 and d <= 256 every
+#: block has at least 1,024 rows, where results matched unsplit ones.)
+_TWO_LOOP_BLOCK_ELEMENTS = 2**22
 
 
 def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
@@ -99,9 +103,10 @@ def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     ``(head − 1) mod m``; empty or dropped slots have ``rho = 0``, which makes
     them no-ops. Only the ``k = min(m, max head)`` newest slots are visited
     (the others are empty in every row, so skipping them changes no bit of
-    the result). They are gathered newest first, ``_TWO_LOOP_BLOCK`` rows at
-    a time, so the recursion runs on views (the step is bound by the number
-    of small operations, not by their size) and the copy stays small.
+    the result). They are gathered newest first, in blocks of rows of at
+    most ``_TWO_LOOP_BLOCK_ELEMENTS`` numbers, so the recursion runs on
+    views (the step is bound by the number of small operations, not by their
+    size) and the copy stays bounded.
     """
     s, yv, rho, head = hist
     n, m, d = s.shape
@@ -112,20 +117,21 @@ def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
     ages = torch.arange(k, device=idx.device)[:, None]
     slots = idx * m + (newest - ages) % m  # (k, rows), newest first
+    block = max(1, _TWO_LOOP_BLOCK_ELEMENTS // (k * d))
     out = []
-    for lo in range(0, len(idx), _TWO_LOOP_BLOCK):
-        at = slots[:, lo : lo + _TWO_LOOP_BLOCK].reshape(-1)
+    for lo in range(0, len(idx), block):
+        at = slots[:, lo : lo + block].reshape(-1)
         sb = s.index_select(0, at).view(k, -1, d)
         yb = yv.index_select(0, at).view(k, -1, d)
         rb = rho.index_select(0, at).view(k, -1)
-        q = r[lo : lo + _TWO_LOOP_BLOCK]
+        q = r[lo : lo + block]
         alphas = []
         for j in range(k):  # newest to oldest
             a = rb[j] * (sb[j] * q).sum(-1)
             q = q - a[:, None] * yb[j]
             alphas.append(a)
-        pb = p if p is None or p.dim() == 2 else p[lo : lo + _TWO_LOOP_BLOCK]
-        q = gamma[lo : lo + _TWO_LOOP_BLOCK, None] * _apply(pb, q)
+        pb = p if p is None or p.dim() == 2 else p[lo : lo + block]
+        q = gamma[lo : lo + block, None] * _apply(pb, q)
         for j in reversed(range(k)):  # oldest to newest
             b = rb[j] * (yb[j] * q).sum(-1)
             q = q + (alphas[j] - b)[:, None] * sb[j]
