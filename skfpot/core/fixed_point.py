@@ -111,7 +111,7 @@ def _two_loop(r: Tensor, hist, idx: Tensor, gamma: Tensor, p) -> Tensor:
     s, yv, rho, head = hist
     n, m, d = s.shape
     newest = head.index_select(0, idx) - 1
-    k = min(m, int(newest.max()) + 1) if idx.numel() else 0
+    k = min(m, int(newest.max()) + 1)  # idx is never empty: the loop stops first
     if k == 0:
         return -(gamma[:, None] * _apply(p, r))
     s, yv, rho = s.view(n * m, d), yv.view(n * m, d), rho.view(n * m)
