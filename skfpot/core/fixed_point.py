@@ -228,17 +228,18 @@ def _rows_of(p: Tensor | None, n: int, d: int, like: Tensor) -> Tensor:
 
 
 def _bfgs_update(h: Tensor, s: Tensor, yv: Tensor, sy: Tensor) -> Tensor:
-    """``(I − ρsyᵀ) H (I − ρysᵀ) + ρssᵀ`` for every row, ``ρ = 1 / sᵀy``."""
-    rho = 1.0 / sy
-    hy = torch.einsum("nde,ne->nd", h, yv)
-    yhy = (yv * hy).sum(-1)
-    cross = s[:, :, None] * hy[:, None, :]
-    outer = s[:, :, None] * s[:, None, :]
-    return (
-        h
-        - rho[:, None, None] * (cross + cross.transpose(1, 2))
-        + (rho * rho * yhy + rho)[:, None, None] * outer
-    )
+    """``(I − ρsyᵀ) H (I − ρysᵀ) + ρssᵀ`` for every row, ``ρ = 1 / sᵀy``.
+
+    Expanded, it is the rank-two update ``H + c ssᵀ − ρ (s uᵀ + u sᵀ)`` with
+    ``u = Hy`` and ``c = ρ²yᵀHy + ρ``, applied as one batched product
+    ``H + [s, u] [cs − ρu, −ρs]ᵀ`` (one pass over the ``d × d`` matrices).
+    """
+    rho = (1.0 / sy)[:, None]
+    hy = torch.bmm(h, yv[:, :, None])[:, :, 0]
+    c = rho * rho * (yv * hy).sum(-1, keepdim=True) + rho
+    left = torch.stack((s, hy), -1)
+    right = torch.stack((c * s - rho * hy, -rho * s), -1)
+    return torch.baddbmm(h, left, right.transpose(1, 2))
 
 
 def _quasi_newton(
