@@ -178,6 +178,30 @@ def test_two_loop_matches_dense_lbfgs_matrix(
         torch.testing.assert_close(out, -(h @ ri))
 
 
+def test_bfgs_update_matches_textbook_formula():
+    """The batched rank-two update equals (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ row by
+    row, stays symmetric and satisfies the secant equation H⁺y = s."""
+    from skfpot.core import fixed_point
+
+    gen = torch.Generator().manual_seed(0)
+    n, d = 6, 5
+    b = torch.randn(n, d, d, generator=gen, dtype=torch.float64)
+    h = b @ b.transpose(1, 2) + torch.eye(d, dtype=torch.float64)
+    s = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    a = torch.randn(n, d, d, generator=gen, dtype=torch.float64)
+    yv = s + 0.3 * torch.einsum("nde,ne->nd", a, s)
+    sy = (s * yv).sum(-1)
+    got = fixed_point._bfgs_update(h, s, yv, sy)
+    eye = torch.eye(d, dtype=torch.float64)
+    for i in range(n):
+        rho = 1.0 / sy[i]
+        v = eye - rho * torch.outer(yv[i], s[i])
+        want = v.T @ h[i] @ v + rho * torch.outer(s[i], s[i])
+        torch.testing.assert_close(got[i], want)
+    torch.testing.assert_close(got, got.transpose(1, 2))
+    torch.testing.assert_close(torch.einsum("nde,ne->nd", got, yv), s)
+
+
 def test_preconditioner_makes_quadratic_exact_in_one_step():
     d = 5
     grad_fn, m, c = _quadratic(d, 2)

@@ -77,13 +77,22 @@ class FixedPointResult(NamedTuple):
     inverse_hessian: Tensor | None = None
 
 
+def _matvec(h: Tensor, v: Tensor) -> Tensor:
+    """``h[i] @ v[i]`` for every row: ``(n, d, d)`` by ``(n, d)``.
+
+    Written as the row-vector product ``vᵀhᵀ``, which CPU kernels run
+    5-10× faster than ``bmm(h, v)`` at d = 32-64 (and as fast below).
+    """
+    return torch.bmm(v[:, None, :], h.transpose(1, 2))[:, 0]
+
+
 def _apply(p: Tensor | None, v: Tensor) -> Tensor:
     """``P v`` for a shared ``(d, d)`` or per-row ``(n, d, d)`` matrix."""
     if p is None:
         return v
     if p.dim() == 2:
         return v @ p.T
-    return torch.einsum("nde,ne->nd", p, v)
+    return _matvec(p, v)
 
 
 #: elements per block of the two-loop's gathered history, each of ``s`` and
@@ -235,7 +244,7 @@ def _bfgs_update(h: Tensor, s: Tensor, yv: Tensor, sy: Tensor) -> Tensor:
     ``H + [s, u] [cs − ρu, −ρs]ᵀ`` (one pass over the ``d × d`` matrices).
     """
     rho = (1.0 / sy)[:, None]
-    hy = torch.bmm(h, yv[:, :, None])[:, :, 0]
+    hy = _matvec(h, yv)
     c = rho * rho * (yv * hy).sum(-1, keepdim=True) + rho
     left = torch.stack((s, hy), -1)
     right = torch.stack((c * s - rho * hy, -rho * s), -1)
@@ -284,13 +293,13 @@ def _quasi_newton(
         pa = p if (p is None or p.dim() == 2) else p[idx]
         xa, ya, ra, fa = x[idx], y[idx], r[idx], f[idx]
         if dense:
-            direction = -torch.einsum("nde,ne->nd", hinv[idx], ra)
+            direction = -_matvec(hinv[idx], ra)
             slope = (direction * ra).sum(-1)
             bad = ~(slope < 0)
             if bad.any():  # not a descent direction: back to P
                 fresh = _rows_of(pa, len(idx), d, y)[bad]
                 hinv[idx[bad]] = fresh
-                direction[bad] = -torch.einsum("nde,ne->nd", fresh, ra[bad])
+                direction[bad] = -_matvec(fresh, ra[bad])
                 slope = (direction * ra).sum(-1)
         elif memory:
             direction = _two_loop(ra, hist, idx, gamma[idx], pa)
