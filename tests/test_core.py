@@ -76,10 +76,15 @@ def test_closed_form_gradient_matches_autograd(activation, n_classes, conditioni
     k = None if n_classes == 1 else torch.arange(7) % n_classes
     phi = pot(x, k)
     (grad,) = torch.autograd.grad(phi.sum(), x)
-    with torch.no_grad():
+    with torch.no_grad():  # the solvers' path (fused activation backward)
         phi2, grad2 = pot.value_and_grad(x, k)
     torch.testing.assert_close(phi2, phi)
     torch.testing.assert_close(grad2, grad, atol=1e-5, rtol=1e-4)
+    # with a graph (convexity penalty): the composite form, differentiable again
+    phi3, grad3 = pot.value_and_grad(x, k)
+    torch.testing.assert_close(grad3, grad2, atol=1e-6, rtol=1e-5)
+    (hvp,) = torch.autograd.grad(grad3.sum(), x)
+    assert torch.isfinite(hvp).all() and hvp.abs().sum() > 0
 
 
 def _quadratic(d, seed):
