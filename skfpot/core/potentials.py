@@ -42,17 +42,17 @@ def _tanh_grad(z: Tensor) -> Tensor:
     return 1.0 - torch.tanh(z) ** 2
 
 
-#: name -> (activation, derivative)
+#: name -> (activation, derivative, fused backward): the fused backward
+#: ``(g, z) -> g · σ'(z)`` is aten's one-pass kernel (or None), used where no
+#: graph is built, as it has no double backward
 ACTIVATIONS = {
-    "silu": (nn.functional.silu, _silu_grad),
-    "softplus": (nn.functional.softplus, _softplus_grad),
-    "tanh": (torch.tanh, _tanh_grad),
-}
-
-#: ``g · σ'(z)`` in one fused kernel, for the solvers (no double backward)
-_FUSED_BACKWARD = {
-    "silu": torch.ops.aten.silu_backward,
-    "softplus": lambda g, z: torch.ops.aten.softplus_backward(g, z, 1.0, 20.0),
+    "silu": (nn.functional.silu, _silu_grad, torch.ops.aten.silu_backward),
+    "softplus": (
+        nn.functional.softplus,
+        _softplus_grad,
+        lambda g, z: torch.ops.aten.softplus_backward(g, z, 1.0, 20.0),
+    ),
+    "tanh": (torch.tanh, _tanh_grad, None),
 }
 
 CONDITIONINGS = ("embedding", "film")
@@ -192,7 +192,7 @@ class MLPPotential(nn.Module):
     # ---------------------------------------------------------------- forward
     def _hidden(self, x: Tensor, classes: Tensor | None) -> tuple[Tensor, list]:
         """Run ``h`` and return its value and the saved pre-activations."""
-        act, _ = ACTIVATIONS[self.activation]
+        act = ACTIVATIONS[self.activation][0]
         pre = []
         z = x
         for i, layer in enumerate(self.layers):
@@ -254,12 +254,9 @@ class MLPPotential(nn.Module):
         return phi, x - grad_psi
 
     def _hidden_grad(self, pre: list, classes: Tensor | None, x: Tensor) -> Tensor:
-        _, dact = ACTIVATIONS[self.activation]
-        # aten's fused kernel (one pass instead of five) where no graph is
-        # built; the composite form is differentiable twice (convexity penalty)
-        fused = (
-            None if torch.is_grad_enabled() else _FUSED_BACKWARD.get(self.activation)
-        )
+        _, dact, fused = ACTIVATIONS[self.activation]
+        if torch.is_grad_enabled():  # the composite form is differentiable
+            fused = None  # twice (convexity penalty); the fused kernel is not
         g = self.out.expand_as(pre[-1])
         for i in range(len(self.layers) - 1, -1, -1):
             g = g * dact(pre[i]) if fused is None else fused(g, pre[i])
