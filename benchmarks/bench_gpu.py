@@ -16,20 +16,11 @@ printed as it finishes and written as JSON rows to ``--out``:
    tables in ``docs/benchmarks.md`` (Gaussian d = 64 defaults; Mix3toMix10
    d = 16 with 24,000 steps and ``convexity_penalty=100``), to compare
    accuracy and time with the CPU rows there.
-4. **solver**: the c-transform loop with row compaction (``compact=True``,
-   the CPU's choice) against the masked loop (``compact=False``, no host
-   synchronisation inside an iteration), both on CUDA: fixed-step fits run
-   alternately, median of ``--repeats``; then one short fit of each under
-   ``torch.profiler``, which gives the GPU's busy time (sum of kernel times)
-   against the wall-clock time of the same steps, and the kernel count.
-5. **probe**: the time per step of a short fixed-step fit per
-   ``--probe-dims`` (Mix3toMix10), to size a whole fit.
 
 Run, e.g.::
 
     python benchmarks/bench_gpu.py --steps 400 --repeats 3 --out gpu.json
     python benchmarks/bench_gpu.py --parts full --out gpu_full.json
-    python benchmarks/bench_gpu.py --parts solver probe --out gpu_solver.json
 
 Mix3toMix10 needs its data (``SKFPOT_W2BENCH_DIR`` or ``../shared/data``).
 """
@@ -70,14 +61,10 @@ def problem_data(name: str, d: int, n: int, seed: int):
     return X, Y, X_test, problem.forward_map(X_test)
 
 
-def synchronize(device: str) -> None:
-    if str(device).startswith("cuda"):
+def timed_fit(X, Y, params: dict) -> tuple[FixedPointOT, float]:
+    ot = FixedPointOT(**params)
+    if params.get("device", "").startswith("cuda"):
         torch.cuda.synchronize()
-
-
-def timed_fit(X, Y, params: dict, ot_class=FixedPointOT) -> tuple[FixedPointOT, float]:
-    ot = ot_class(**params)
-    synchronize(params.get("device", ""))
     start = time.perf_counter()
     ot.fit(X, Y)  # ends by moving the module to the CPU: synchronised
     return ot, time.perf_counter() - start
@@ -182,117 +169,6 @@ def full(args, emit) -> None:
         emit(row)
 
 
-def with_compact(compact: bool) -> type:
-    """FixedPointOT whose solves use the given ``compact`` loop."""
-
-    class Estimator(FixedPointOT):
-        def _solver_options(self):
-            return {**super()._solver_options(), "compact": compact}
-
-    return Estimator
-
-
-def gpu_busy(ot_class, X, Y, params: dict, warm: int, steps: int) -> dict:
-    """Wall-clock time of training steps ``warm + 1 … warm + steps`` of a fit
-    and the GPU's kernel time inside them (``torch.profiler``)."""
-    from skorch.callbacks import Callback
-    from torch.profiler import ProfilerActivity, profile, schedule
-
-    marks = []
-
-    class Step(Callback):
-        def on_batch_end(self, net, training=False, **kwargs):
-            if training:
-                synchronize(params["device"])
-                marks.append(time.perf_counter())
-                prof.step()
-
-    plan = schedule(wait=warm - 1, warmup=1, active=steps, repeat=1)
-    activities = [ProfilerActivity.CPU, ProfilerActivity.CUDA]
-    with profile(activities=activities, schedule=plan) as prof:
-        ot_class(**{**params, "max_iter": warm + steps}, callbacks=[Step()]).fit(X, Y)
-    wall = marks[warm + steps - 1] - marks[warm - 1]
-    events = prof.events()
-    kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
-    busy = sum(e.device_time for e in kernels) / 1e6  # µs -> s
-    reads = ("aten::_local_scalar_dense", "aten::nonzero")
-    syncs = sum(1 for e in events if e.name in reads)
-    return {
-        "wall_seconds": wall,
-        "gpu_kernel_seconds": busy,
-        "gpu_busy_fraction": busy / wall,
-        "kernels_per_step": len(kernels) / steps,
-        "scalar_reads_per_step": syncs / steps,
-    }
-
-
-def solver(args, emit) -> None:
-    for name, d in [("gaussian", 64), ("mix3tomix10", 16)]:
-        X, Y, X_test, Y_test = problem_data(name, d, args.n, 0)
-        batch = max(args.batch_sizes)
-        params = dict(
-            device=args.device,
-            batch_size=batch,
-            max_iter=args.steps,
-            early_stopping=False,
-            random_state=0,
-        )
-        row = {"part": "solver", "problem": name, "d": d, "batch_size": batch}
-        times = {True: [], False: []}
-        for _ in range(args.repeats):  # alternately, so drifts hit both
-            for compact in (True, False):
-                ot, seconds = timed_fit(X, Y, params, with_compact(compact))
-                times[compact].append(seconds)
-                key = "compact" if compact else "masked"
-                row[f"{key}_evals"] = float(np.mean(ot.fixed_point_n_evals_))
-                for k, value in scores(ot, X_test, Y_test).items():
-                    row[f"{key}_{k}"] = value
-        for compact, key in ((True, "compact"), (False, "masked")):
-            row[f"{key}_seconds"] = statistics.median(times[compact])
-            row[f"{key}_all_seconds"] = times[compact]
-        row["steps"] = args.steps
-        row["compact_over_masked"] = row["compact_seconds"] / row["masked_seconds"]
-        emit(row)
-        for compact, key in ((True, "compact"), (False, "masked")):
-            busy = gpu_busy(with_compact(compact), X, Y, params, warm=100, steps=20)
-            emit(
-                {
-                    "part": "profile",
-                    "problem": name,
-                    "d": d,
-                    "batch_size": batch,
-                    "loop": key,
-                    **busy,
-                }
-            )
-
-
-def probe(args, emit) -> None:
-    for d in args.probe_dims:
-        X, Y, _, _ = problem_data("mix3tomix10", d, args.n, 0)
-        for batch in args.batch_sizes:
-            params = dict(
-                device=args.device,
-                batch_size=batch,
-                max_iter=args.probe_steps,
-                early_stopping=False,
-                random_state=0,
-            )
-            ot, seconds = timed_fit(X, Y, params)
-            emit(
-                {
-                    "part": "probe",
-                    "problem": "mix3tomix10",
-                    "d": d,
-                    "batch_size": batch,
-                    "steps": args.probe_steps,
-                    "solver": ot.fixed_point_solver_,
-                    "seconds_per_step": seconds / args.probe_steps,
-                    "evals": float(np.mean(ot.fixed_point_n_evals_)),
-                }
-            )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2**17)
@@ -302,21 +178,16 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        choices=["check", "timing", "full", "solver", "probe"],
+        choices=["check", "timing", "full"],
         default=["check", "timing"],
     )
-    parser.add_argument("--probe-dims", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--probe-steps", type=int, default=100)
     parser.add_argument("--out", default="gpu.json")
-    parser.add_argument(
-        "--device", default="cuda", help="of the solver and probe parts (a dry run)"
-    )
     args = parser.parse_args()
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    if not torch.cuda.is_available():
         raise SystemExit("bench_gpu.py needs CUDA; this machine has none.")
     facts = {**machine(), "cpu_threads": torch.get_num_threads()}
     print(json.dumps(facts), flush=True)
-    torch.zeros(1, device=args.device)  # CUDA context outside every timing
+    torch.zeros(1, device="cuda")  # CUDA context outside every timing
     rows = []
 
     def emit(row):  # print and save every row as it finishes
@@ -332,10 +203,6 @@ def main() -> None:
         timing(args, emit)
     if "full" in args.parts:
         full(args, emit)
-    if "solver" in args.parts:
-        solver(args, emit)
-    if "probe" in args.parts:
-        probe(args, emit)
 
 
 if __name__ == "__main__":

@@ -255,8 +255,7 @@ def test_bfgs_returns_curvature_that_a_later_solve_reuses():
         solve_c_transform(grad_fn, y, inverse_hessian=exact)
 
 
-@pytest.mark.parametrize("compact", [True, False])
-def test_safeguard_keeps_unbounded_problem_finite(compact):
+def test_safeguard_keeps_unbounded_problem_finite():
     # φ(x) = |x|² makes ½|x − y|² − φ unbounded below: a plain fixed-point
     # iteration x ← y + 2x blows up; the safeguarded solve stays finite and
     # reports non-convergence.
@@ -265,49 +264,9 @@ def test_safeguard_keeps_unbounded_problem_finite(compact):
 
     y = torch.randn(10, 3)
     for method in SOLVERS:
-        res = solve_c_transform(grad_fn, y, method=method, max_iter=50, compact=compact)
+        res = solve_c_transform(grad_fn, y, method=method, max_iter=50)
         assert torch.isfinite(res.x).all()
         assert not bool(res.converged.any())
-
-
-@pytest.mark.parametrize("method", ["bfgs", "lbfgs", "damped"])
-@pytest.mark.parametrize("n_classes", [1, 3])  # shared or per-row preconditioner
-@pytest.mark.parametrize("warm", [False, True])
-def test_masked_loop_matches_compacted_loop(method, n_classes, warm):
-    """``compact=False`` (all rows every iteration, updates masked, no host
-    synchronisation) takes every row through the same iterates as the
-    compacted loop: same iteration counts, same points and curvature to
-    rounding, with rows converging at different times, warm starts with
-    unusable rows, and rows that give up."""
-    d, n = 4, 48
-    pot = _perturbed(d, n_classes).double()
-    gen = torch.Generator().manual_seed(1)
-    y = torch.randn(n, d, generator=gen, dtype=torch.float64)
-    classes = None if n_classes == 1 else torch.arange(n) % n_classes
-    options = dict(method=method, tol=1e-9, max_iter=40, memory=3)
-    options["step_size"] = 0.5 if method == "damped" else 1.0
-    if warm:  # a perturbed previous solution, some rows without one
-        first = backward_map(pot, y, classes, **options)
-        options["x0"] = first.x + 0.1 * torch.randn(n, d, generator=gen).double()
-        options["x0"][::5] = float("nan")
-        if method == "bfgs":
-            options["inverse_hessian"] = first.inverse_hessian.clone()
-            options["inverse_hessian"][1::7, 0, 0] = float("inf")
-    compact = backward_map(pot, y, classes, compact=True, **options)
-    masked = backward_map(pot, y, classes, compact=False, **options)
-    assert compact.n_iter.tolist() == masked.n_iter.tolist()
-    assert compact.converged.tolist() == masked.converged.tolist()
-    assert 0 < int(compact.converged.sum()) or method == "damped"
-    assert len(set(compact.n_iter.tolist())) > 1  # rows stop at different times
-    torch.testing.assert_close(masked.x, compact.x, atol=1e-12, rtol=0)
-    torch.testing.assert_close(masked.value, compact.value, atol=1e-12, rtol=0)
-    torch.testing.assert_close(masked.residual, compact.residual, atol=1e-12, rtol=0)
-    if method == "bfgs":
-        torch.testing.assert_close(
-            masked.inverse_hessian, compact.inverse_hessian, atol=1e-6, rtol=0
-        )
-    else:
-        assert masked.inverse_hessian is None
 
 
 def test_warm_start_at_solution_stops_immediately():

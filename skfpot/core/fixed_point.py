@@ -160,7 +160,6 @@ def solve_c_transform(
     tol: float = 1e-5,
     max_iter: int = 100,
     inverse_hessian: Tensor | None = None,
-    compact: bool | None = None,
 ) -> FixedPointResult:
     """Solve ``x = y + ∇φ(x)`` for every row of ``y``.
 
@@ -192,17 +191,6 @@ def solve_c_transform(
         ``"bfgs"`` only: starting inverse-Hessian estimate of every row
         (symmetric positive definite); rows with a non-finite entry start
         from ``P``.
-    compact : bool or None, default=None
-        How converged rows are skipped. ``True``: every iteration gathers the
-        rows still running and evaluates only those, which saves arithmetic
-        but reads the active count back to the host several times per
-        iteration. ``False``: every iteration evaluates all rows and commits
-        the running ones' updates by masking, with no host synchronisation
-        except a convergence test every :data:`MASKED_CHECK_EVERY`
-        iterations; the same arithmetic per row, so the same iterates up to
-        rounding. ``None`` picks ``True`` on the CPU and ``False`` on other
-        devices, where small kernels are bound by launches and
-        synchronisation rather than by arithmetic.
 
     Returns
     -------
@@ -227,10 +215,7 @@ def solve_c_transform(
         raise ValueError("max_iter, tol and memory must be >= 0, step_size > 0")
     if inverse_hessian is not None and method != "bfgs":
         raise ValueError("inverse_hessian is used by method='bfgs' only")
-    if compact is None:
-        compact = y.device.type == "cpu"
-    loop = _quasi_newton if compact else _quasi_newton_masked
-    return loop(
+    return SOLVERS[method](
         grad_fn,
         y,
         x0=y if x0 is None else x0,
@@ -373,141 +358,6 @@ def _quasi_newton(
     return FixedPointResult(
         x=x,
         value=value,
-        residual=res,
-        n_iter=n_iter,
-        n_evals=n_iter + 1,
-        converged=res <= tol,
-        inverse_hessian=hinv if dense else None,
-    )
-
-
-#: ``compact=False``: iterations between two convergence tests, the only
-#: host synchronisation of the masked loop (rows that converge in between
-#: are frozen, so the count changes the wall-clock time, not the result).
-MASKED_CHECK_EVERY = 4
-
-
-def _two_loop_all(r: Tensor, hist, gamma: Tensor, p, k: int) -> Tensor:
-    """:func:`_two_loop` for every row over the ``k`` newest slots, ``k`` an
-    upper bound on the pairs stored known on the host (slots beyond a row's
-    pairs have ``rho = 0`` and change nothing): no host synchronisation."""
-    s, yv, rho, head = hist
-    n, m, d = s.shape
-    rows = torch.arange(n, device=r.device)
-    slots = (head - 1 - torch.arange(k, device=r.device)[:, None]) % m  # (k, n)
-    q, alphas = r, []
-    for j in range(k):  # newest to oldest
-        sj, yj, rj = s[rows, slots[j]], yv[rows, slots[j]], rho[rows, slots[j]]
-        a = rj * (sj * q).sum(-1)
-        q = q - a[:, None] * yj
-        alphas.append((a, sj, yj, rj))
-    q = gamma[:, None] * _apply(p, q)
-    for a, sj, yj, rj in reversed(alphas):  # oldest to newest
-        b = rj * (yj * q).sum(-1)
-        q = q + (a - b)[:, None] * sj
-    return -q
-
-
-def _quasi_newton_masked(
-    grad_fn, y, *, x0, p, memory, step0, tol, max_iter, dense=False, h0=None
-):
-    """:func:`_quasi_newton` without row compaction: each iteration runs on
-    all rows and commits the running rows' updates with ``torch.where``."""
-    n, d = y.shape
-    dev, dt = y.device, y.dtype
-    rows_all = torch.arange(n, device=dev)
-    eps = torch.finfo(dt).eps
-    sqrt_d = math.sqrt(d)
-
-    x = x0.detach().clone()
-    phi, g = grad_fn(x, rows_all)
-    r = x - y - g
-    diff = x - y
-    half_sq = 0.5 * (diff * diff).sum(-1)
-    f = half_sq - phi
-    scale = half_sq.abs() + phi.abs()
-
-    m = max(memory, 1)
-    s_hist = torch.zeros(n, m, d, device=dev, dtype=dt)
-    y_hist = torch.zeros(n, m, d, device=dev, dtype=dt)
-    rho = torch.zeros(n, m, device=dev, dtype=dt)
-    head = torch.zeros(n, dtype=torch.long, device=dev)
-    hist = (s_hist, y_hist, rho, head)
-    p_rows = _rows_of(p, n, d, y)
-    if dense:
-        hinv = p_rows.clone()
-        if h0 is not None:
-            given = torch.isfinite(h0).flatten(1).all(-1)
-            hinv = torch.where(given[:, None, None], h0.to(dt), hinv)
-    gamma = torch.ones(n, device=dev, dtype=dt)
-    step = torch.full((n,), step0, device=dev, dtype=dt)
-    n_iter = torch.zeros(n, dtype=torch.long, device=dev)
-    res = r.norm(dim=-1) / sqrt_d
-    failed = ~torch.isfinite(res)
-
-    for it in range(max_iter):
-        active = (res > tol) & ~failed
-        if it % MASKED_CHECK_EVERY == 0 and not bool(active.any()):
-            break
-        if dense:
-            direction = -_matvec(hinv, r)
-            slope = (direction * r).sum(-1)
-            bad = (active & ~(slope < 0))[:, None]  # not descent: back to P
-            hinv = torch.where(bad[:, :, None], p_rows, hinv)
-            direction = torch.where(bad, -_matvec(p_rows, r), direction)
-        elif memory:
-            # one pair at most per iteration: min(m, it) bounds every row's
-            direction = _two_loop_all(r, hist, gamma, p, min(m, it))
-            slope = (direction * r).sum(-1)
-            bad = active & ~(slope < 0)  # not descent: drop the history
-            direction = torch.where(bad[:, None], -_apply(p, r), direction)
-            rho.masked_fill_(bad[:, None], 0.0)
-            gamma = torch.where(bad, 1.0, gamma)
-        else:
-            direction = -_apply(p, r)
-        slope = (direction * r).sum(-1)
-        xc = x + step[:, None] * direction
-        phic, gc = grad_fn(xc, rows_all)
-        rc = xc - y - gc
-        dc = xc - y
-        half_c = 0.5 * (dc * dc).sum(-1)
-        fc = half_c - phic
-        slack = 64 * eps * (scale + half_c.abs() + phic.abs() + 1.0)
-        ok = torch.isfinite(fc) & torch.isfinite(rc).all(-1)
-        ok &= fc <= f + 1e-4 * step * slope + slack
-        ok &= active
-        n_iter += active
-
-        if dense or memory:  # secant pair of the accepted step
-            sv, yvv = xc - x, rc - r
-            sy = (sv * yvv).sum(-1)
-            upd = ok & (sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1))
-            sy = torch.where(upd, sy, 1.0)  # no division by zero below
-        if dense:
-            hinv = torch.where(
-                upd[:, None, None], _bfgs_update(hinv, sv, yvv, sy), hinv
-            )
-        elif memory:
-            slot = head % m
-            for buf, new in ((s_hist, sv), (y_hist, yvv)):
-                buf[rows_all, slot] = torch.where(
-                    upd[:, None], new, buf[rows_all, slot]
-                )
-            rho[rows_all, slot] = torch.where(upd, 1.0 / sy, rho[rows_all, slot])
-            head += upd
-            gam = sy / (yvv * _apply(p, yvv)).sum(-1)
-            gamma = torch.where(upd, gam, gamma)
-        okc = ok[:, None]
-        x, r = torch.where(okc, xc, x), torch.where(okc, rc, r)
-        f = torch.where(ok, fc, f)
-        res = torch.where(ok, rc.norm(dim=-1) / sqrt_d, res)
-        rej = active & ~ok
-        step = torch.where(ok, step0, torch.where(rej, 0.5 * step, step))
-        failed |= rej & (step < 1e-10 * step0)
-
-    return FixedPointResult(
-        x=x,
-        value=f,
         residual=res,
         n_iter=n_iter,
         n_evals=n_iter + 1,
