@@ -8,6 +8,7 @@ so that ``transform(X)`` gets the same class for a row in any batch.
 """
 
 import numpy as np
+import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -92,7 +93,28 @@ class _CheckedClassConditional(ClassConditionalFixedPointOT):
         return (total > self.split_).astype(int)
 
 
-# Every check passes through these subclasses; none is listed as expected to fail.
+def _float32_products_row_invariant() -> bool:
+    """Whether this host's float32 matrix products, in the shapes of the
+    checks' network (3 features, one hidden layer of 8: the forward product,
+    the gradient's product back through the layer, the quadratic part), give
+    each row bit for bit the same result alone as within the 20-row array.
+    Plain torch, none of our code: a difference here comes from the kernels
+    the BLAS picks by row count."""
+    gen = torch.Generator().manual_seed(0)
+    x = 3 * torch.rand(20, 3, generator=gen)
+    w = torch.randn(8, 3, generator=gen)
+    q = torch.randn(3, 3, generator=gen)
+
+    def products(a):
+        return torch.tanh(a @ w.T) @ w + a @ q.T @ q
+
+    rows = torch.cat([products(x[i : i + 1]) for i in range(len(x))])
+    return torch.equal(products(x), rows)
+
+
+# Every check passes through these subclasses; none is listed as expected to
+# fail (one is excused, at run time, on hosts whose float32 kernels depend on
+# the row count; see below).
 @parametrize_with_checks(
     [
         _CheckedFixedPointOT(**SMALL),
@@ -106,4 +128,13 @@ def test_sklearn_compatible(estimator, check):
         # picks kernels by row count: on an H200 a subset's transform differed
         # from the whole array's by 3e-7 (2026-11-26). Checked on the CPU.
         estimator.set_params(device="cpu")
+    if name == "check_methods_subset_invariance" and not (
+        _float32_products_row_invariant()
+    ):
+        # Our maps run in float32 and the check's tolerance for float64
+        # output is 1e-7: a host whose float32 products alone already differ
+        # by row count cannot pass it (a 16-core host of a lent H100 machine:
+        # 3.1e-7 on the CPU, 2026-11-27). Where plain products are row
+        # invariant, as on our CI machine, the check runs and must pass.
+        pytest.xfail("float32 matrix products here depend on the row count")
     check(estimator)
