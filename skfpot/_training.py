@@ -484,11 +484,11 @@ class FixedPointNet(NeuralNet):
         if warm:
             # rows not yet visited (NaN) start from the affine inverse
             cache = self._warm_cache("warm_start_cache_", y.shape[1:], y.device)
-            x0 = cache[iy].to(y.dtype)
+            x0 = cache.index_select(0, iy).to(y.dtype)
             if dense:  # and from the preconditioner as curvature estimate
                 d = y.shape[1]
                 h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
-                options["inverse_hessian"] = h_cache[iy].to(y.dtype)
+                options["inverse_hessian"] = h_cache.index_select(0, iy).to(y.dtype)
         result = backward_map(self.module_, y, yc, x0=x0, **options)
         if torch.is_grad_enabled() and self._second_start_due():
             result = self._second_start(x, y, xc, yc, result)

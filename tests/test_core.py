@@ -207,6 +207,23 @@ def test_bfgs_update_matches_textbook_formula():
     torch.testing.assert_close(torch.einsum("nde,ne->nd", got, yv), s)
 
 
+def test_bfgs_curvature_is_row_major_whatever_the_preconditioner_layout():
+    """The dense estimates are stored row-major (the batched products run
+    faster so) even from a column-major ``P``, as ``torch.linalg.inv``
+    returns it, and give the same solution as from a row-major one."""
+    d = 5
+    grad_fn, m, _ = _quadratic(d, 2)
+    p = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - 0.5 * m)
+    assert not p.is_contiguous()  # LAPACK's layout
+    y = torch.randn(20, d, dtype=torch.float64)
+    opts = dict(method="bfgs", tol=1e-10, max_iter=60)
+    res = solve_c_transform(grad_fn, y, preconditioner=p, **opts)
+    assert res.inverse_hessian.is_contiguous()
+    assert bool(res.converged.all())
+    same = solve_c_transform(grad_fn, y, preconditioner=p.contiguous(), **opts)
+    torch.testing.assert_close(res.x, same.x, atol=1e-12, rtol=0)
+
+
 def test_preconditioner_makes_quadratic_exact_in_one_step():
     d = 5
     grad_fn, m, c = _quadratic(d, 2)

@@ -229,6 +229,16 @@ def solve_c_transform(
     )
 
 
+def _gather(t: Tensor, idx: Tensor) -> Tensor:
+    """``t[idx]`` along the first dimension of a contiguous ``t``.
+
+    ``index_select`` copies whole rows; it ran 5-9× faster than advanced
+    indexing on this CPU for the dense path's ``(n, d, d)`` matrices
+    (d = 16-64).
+    """
+    return t.index_select(0, idx) if t.is_contiguous() else t[idx]
+
+
 def _rows_of(p: Tensor | None, n: int, d: int, like: Tensor) -> Tensor:
     """``P`` as one ``(d, d)`` matrix per row."""
     if p is None:
@@ -275,7 +285,10 @@ def _quasi_newton(
     head = torch.zeros(n, dtype=torch.long, device=dev)
     hist = (s_hist, y_hist, rho, head)
     if dense:
-        hinv = _rows_of(p, n, d, y).clone()
+        # row-major whatever P's layout (torch.linalg.inv returns it
+        # column-major): the batched products below ran 1.2-4× faster on
+        # row-major matrices on this CPU (d = 16-128)
+        hinv = _rows_of(p, n, d, y).clone(memory_format=torch.contiguous_format)
         if h0 is not None:
             given = torch.isfinite(h0).flatten(1).all(-1)
             hinv[given] = h0[given].to(dt)
@@ -291,9 +304,9 @@ def _quasi_newton(
         if idx.numel() == 0:
             break
         pa = p if (p is None or p.dim() == 2) else p[idx]
-        xa, ya, ra, fa = x[idx], y[idx], r[idx], f[idx]
+        xa, ya, ra, fa = (_gather(v, idx) for v in (x, y, r, f))
         if dense:
-            direction = -_matvec(hinv[idx], ra)
+            direction = -_matvec(_gather(hinv, idx), ra)
             slope = (direction * ra).sum(-1)
             bad = ~(slope < 0)
             if bad.any():  # not a descent direction: back to P
@@ -313,14 +326,15 @@ def _quasi_newton(
         else:
             direction = -_apply(pa, ra)
             slope = (direction * ra).sum(-1)
-        t = step[idx]
+        t = _gather(step, idx)
         xc = xa + t[:, None] * direction
         phic, gc = grad_fn(xc, idx)
         rc = xc - ya - gc
         dc = xc - ya
         half_c = 0.5 * (dc * dc).sum(-1)
         fc = half_c - phic
-        slack = 64 * eps * (scale[idx] + half_c.abs() + phic.abs() + 1.0)
+        scale_a = _gather(scale, idx)
+        slack = 64 * eps * (scale_a + half_c.abs() + phic.abs() + 1.0)
         ok = torch.isfinite(fc) & torch.isfinite(rc).all(-1)
         ok &= fc <= fa + 1e-4 * t * slope + slack
         n_iter[idx] += 1
@@ -328,16 +342,16 @@ def _quasi_newton(
         okn = ok.nonzero().squeeze(-1)
         acc = idx.index_select(0, okn)
         if acc.numel():
-            xo, ro, fo = xc[okn], rc[okn], fc[okn]
+            xo, ro, fo = (_gather(v, okn) for v in (xc, rc, fc))
             if dense or memory:  # secant pair of the accepted step
-                sv = xo - xa[okn]
-                yvv = ro - ra[okn]
+                sv = xo - _gather(xa, okn)
+                yvv = ro - _gather(ra, okn)
                 sy = (sv * yvv).sum(-1)
                 good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
                 upd = acc[good]
                 sv, yvv, sy = sv[good], yvv[good], sy[good]
             if dense and upd.numel():
-                hinv[upd] = _bfgs_update(hinv[upd], sv, yvv, sy)
+                hinv[upd] = _bfgs_update(_gather(hinv, upd), sv, yvv, sy)
             elif memory and upd.numel():
                 slot = head[upd] % m
                 s_hist[upd, slot] = sv
