@@ -48,9 +48,11 @@ _ANNEAL_SHARE = 0.3
 _CHUNK = 8192
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
-#: 1.2-1.5× faster than L-BFGS at d = 2-32 on Mix3toMix10, slower at 64; at
-#: d = 32 its cache is 2 KiB a row, eight times the float64 data) ...
-_AUTO_BFGS_MAX_FEATURES = 16
+#: 1.2-1.6× faster than L-BFGS at d = 2-32 on Mix3toMix10, 1.1× at 64, where
+#: its cache would be 1 GiB at 2**17 rows; at d = 32 the cache is 2 KiB a
+#: row, eight times the float64 data; on the d = 32 Gaussian, which the
+#: quadratic part solves in about 3 evaluations, it was 1.2× slower) ...
+_AUTO_BFGS_MAX_FEATURES = 32
 #: ... while its per-row inverse-Hessian cache (2 d² bytes a row) fits here
 _AUTO_BFGS_MAX_CACHE_BYTES = 256 * 2**20
 
@@ -806,14 +808,17 @@ class FixedPointOT(_BaseFixedPointOT):
         ``fixed_point_warm_start``, each target row also keeps its curvature
         estimate from visit to visit (``2 d²`` bytes per training row of Y):
         on Mix3toMix10 it needed 27-50 % fewer gradient evaluations per
-        solve and trained 1.2-1.5× faster than ``"lbfgs"`` at d = 2-32, to
-        the same accuracy (controlled A/Bs, see the benchmarks). The
-        ``d × d`` updates cost as much as the network at d=64, where
-        ``"lbfgs"`` was as fast or faster (361 against 382 s, 2,500
-        steps). ``"auto"`` takes ``"bfgs"`` when warm starts are on,
-        ``n_features <= 16`` and the curvature cache takes at most 256 MiB
-        (at d=16: up to 524,288 training rows of Y), and ``"lbfgs"``
-        otherwise; the choice is ``fixed_point_solver_``.
+        solve and trained 1.2-1.6× faster than ``"lbfgs"`` at d = 2-32, to
+        the same accuracy (controlled A/Bs, see the benchmarks). At d=64
+        the ``d × d`` updates eat most of that (334 against 368 s, 2,500
+        steps, side by side) for a 1 GiB cache at 2**17 rows. Where the
+        quadratic part alone nearly solves the problem (Gaussians, about 3
+        evaluations per solve) it gains nothing: 96 against 78 s on the
+        d=32 Gaussian. ``"auto"`` takes ``"bfgs"`` when warm starts are
+        on, ``n_features <= 32`` and the curvature cache takes at most
+        256 MiB (at d=16: up to 524,288 training rows of Y; at d=32:
+        131,072), and ``"lbfgs"`` otherwise; the choice is
+        ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
         Secant pairs kept by the ``"lbfgs"`` solver. On Mix3toMix10 (2,500-step
         A/Bs) 8 needs 8-12 % more gradient evaluations than 16 at d=16-64

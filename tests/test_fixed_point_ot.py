@@ -524,14 +524,16 @@ def test_bfgs_carries_curvature_and_saves_solver_work():
 
 def test_auto_solver_picks_dense_bfgs_only_where_it_pays(monkeypatch):
     """The "auto" default resolves to dense BFGS for warm-started fits with
-    d <= 16 and a curvature cache of at most 256 MiB, to L-BFGS otherwise;
+    d <= 32 and a curvature cache of at most 256 MiB, to L-BFGS otherwise;
     the resolved iteration is the one training and inverse_transform use."""
     from skfpot._estimators import _resolve_solver
 
     assert FixedPointOT().fixed_point_solver == "auto"
     assert _resolve_solver("auto", 16, 2**19) == "bfgs"  # 256 MiB exactly
     assert _resolve_solver("auto", 16, 2**19 + 1) == "lbfgs"
-    assert _resolve_solver("auto", 17, 1000) == "lbfgs"
+    assert _resolve_solver("auto", 32, 2**17) == "bfgs"  # 256 MiB exactly
+    assert _resolve_solver("auto", 32, 2**17 + 1) == "lbfgs"
+    assert _resolve_solver("auto", 33, 1000) == "lbfgs"
     assert _resolve_solver("auto", 2, 0) == "lbfgs"  # no warm starts
     assert _resolve_solver("damped", 2, 1000) == "damped"
 
