@@ -51,7 +51,7 @@ _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: 1.2-1.6× faster than L-BFGS at d = 2-32 on Mix3toMix10, 1.1× at 64, where
 #: its cache would be 1 GiB at 2**17 rows; at d = 32 the cache is 2 KiB a
 #: row, eight times the float64 data; on the d = 32 Gaussian, which the
-#: quadratic part solves in about 3 evaluations, it was 1.2× slower) ...
+#: quadratic part solves in about 3 evaluations, it was 1.15-1.2× slower) ...
 _AUTO_BFGS_MAX_FEATURES = 32
 #: ... while its per-row inverse-Hessian cache (2 d² bytes a row) fits here
 _AUTO_BFGS_MAX_CACHE_BYTES = 256 * 2**20
@@ -813,8 +813,8 @@ class FixedPointOT(_BaseFixedPointOT):
         the ``d × d`` updates eat most of that (334 against 368 s, 2,500
         steps, side by side) for a 1 GiB cache at 2**17 rows. Where the
         quadratic part alone nearly solves the problem (Gaussians, about 3
-        evaluations per solve) it gains nothing: 96 against 78 s on the
-        d=32 Gaussian. ``"auto"`` takes ``"bfgs"`` when warm starts are
+        evaluations per solve) it gains nothing: 96 against 78-83 s on
+        the d=32 Gaussian. ``"auto"`` takes ``"bfgs"`` when warm starts are
         on, ``n_features <= 32`` and the curvature cache takes at most
         256 MiB (at d=16: up to 524,288 training rows of Y; at d=32:
         131,072), and ``"lbfgs"`` otherwise; the choice is
