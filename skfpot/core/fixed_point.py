@@ -230,11 +230,13 @@ def solve_c_transform(
 
 
 def _gather(t: Tensor, idx: Tensor) -> Tensor:
-    """``t[idx]`` along the first dimension of a contiguous ``t``.
+    """``t[idx]`` along the first dimension.
 
-    ``index_select`` copies whole rows; it ran 5-9× faster than advanced
-    indexing on this CPU for the dense path's ``(n, d, d)`` matrices
-    (d = 16-64).
+    For a contiguous ``t`` (the solver's own state) by ``index_select``,
+    which copies whole rows and ran 5-9× faster than advanced indexing on
+    this CPU for the dense path's ``(n, d, d)`` matrices (d = 16-64); other
+    layouts (a caller's ``y`` or ``x0``) keep advanced indexing, which
+    preserves their layout and so the rounding of what follows.
     """
     return t.index_select(0, idx) if t.is_contiguous() else t[idx]
 
