@@ -414,9 +414,6 @@ class TrainingMonitor(Callback):
 #: solution between two visits of a row), and it halves the cache's memory.
 WARM_START_DTYPE = torch.float16
 
-#: probe: number of L-BFGS secant pairs carried per training row (0: none)
-CARRY_PAIRS = int(__import__("os").environ.get("SKFPOT_CARRY_PAIRS", "0"))
-
 
 def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
     """For every row of ``y``, the index of the nearest row of ``images``
@@ -492,17 +489,6 @@ class FixedPointNet(NeuralNet):
                 d = y.shape[1]
                 h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
                 options["inverse_hessian"] = h_cache.index_select(0, iy).to(y.dtype)
-            carry = CARRY_PAIRS if options.get("method") == "lbfgs" else 0
-            if carry:
-                d = y.shape[1]
-                s_cache = self._warm_cache("warm_start_s_", (carry, d), y.device)
-                y_cache = self._warm_cache("warm_start_y_", (carry, d), y.device)
-                options["history"] = (
-                    s_cache.index_select(0, iy).to(y.dtype),
-                    y_cache.index_select(0, iy).to(y.dtype),
-                )
-        else:
-            carry = 0
         result = backward_map(self.module_, y, yc, x0=x0, **options)
         if torch.is_grad_enabled() and self._second_start_due():
             result = self._second_start(x, y, xc, yc, result)
@@ -511,9 +497,6 @@ class FixedPointNet(NeuralNet):
             cache[iy] = x_hat.detach().to(cache.dtype)
             if dense:
                 h_cache[iy] = h_hat.to(h_cache.dtype)
-            if carry and result.history is not None:
-                s_cache[iy] = result.history[0].to(s_cache.dtype)
-                y_cache[iy] = result.history[1].to(y_cache.dtype)
         loss = dual_loss(
             self.module_,
             x,

@@ -75,8 +75,6 @@ class FixedPointResult(NamedTuple):
     converged: Tensor
     #: ``"bfgs"`` only: the final inverse-Hessian estimates, shape ``(n, d, d)``.
     inverse_hessian: Tensor | None = None
-    #: ``"lbfgs"`` with carried pairs only: the newest secant pairs.
-    history: tuple | None = None
 
 
 def _matvec(h: Tensor, v: Tensor) -> Tensor:
@@ -162,7 +160,6 @@ def solve_c_transform(
     tol: float = 1e-5,
     max_iter: int = 100,
     inverse_hessian: Tensor | None = None,
-    history: tuple | None = None,
 ) -> FixedPointResult:
     """Solve ``x = y + ∇φ(x)`` for every row of ``y``.
 
@@ -229,7 +226,6 @@ def solve_c_transform(
         max_iter=max_iter,
         dense=method == "bfgs",
         h0=inverse_hessian,
-        carried=history,
     )
 
 
@@ -268,18 +264,7 @@ def _bfgs_update(h: Tensor, s: Tensor, yv: Tensor, sy: Tensor) -> Tensor:
 
 
 def _quasi_newton(
-    grad_fn,
-    y,
-    *,
-    x0,
-    p,
-    memory,
-    step0,
-    tol,
-    max_iter,
-    dense=False,
-    h0=None,
-    carried=None,
+    grad_fn, y, *, x0, p, memory, step0, tol, max_iter, dense=False, h0=None
 ):
     n, d = y.shape
     dev, dt = y.device, y.dtype
@@ -301,21 +286,6 @@ def _quasi_newton(
     rho = torch.zeros(n, m, device=dev, dtype=dt)
     head = torch.zeros(n, dtype=torch.long, device=dev)
     hist = (s_hist, y_hist, rho, head)
-    gamma = torch.ones(n, device=dev, dtype=dt)
-    if carried is not None and memory:
-        cs, cy = (v.to(dt) for v in carried)  # (n, c, d), oldest first
-        c = cs.shape[1]
-        csy = (cs * cy).sum(-1)
-        valid = torch.isfinite(csy) & (csy > 1e-8 * cs.norm(dim=-1) * cy.norm(dim=-1))
-        valid &= torch.isfinite(cs).all(-1) & torch.isfinite(cy).all(-1)
-        s_hist[:, :c] = torch.where(valid[..., None], cs, 0.0)
-        y_hist[:, :c] = torch.where(valid[..., None], cy, 0.0)
-        rho[:, :c] = torch.where(valid, 1.0 / csy, 0.0)
-        head[:] = c
-        last = valid[:, -1]
-        sy_l, yl = csy[:, -1], cy[:, -1]
-        gl = sy_l / (yl * _apply(p if (p is None or p.dim() == 2) else p, yl)).sum(-1)
-        gamma = torch.where(last & torch.isfinite(gl) & (gl > 0), gl, gamma)
     if dense:
         # row-major whatever P's layout (torch.linalg.inv returns it
         # column-major): the batched BFGS update ran 1.4-2.4× faster on
@@ -324,6 +294,7 @@ def _quasi_newton(
         if h0 is not None:
             given = torch.isfinite(h0).flatten(1).all(-1)
             hinv[given] = h0[given].to(dt)
+    gamma = torch.ones(n, device=dev, dtype=dt)
     step = torch.full((n,), step0, device=dev, dtype=dt)
     n_iter = torch.zeros(n, dtype=torch.long, device=dev)
     res = r.norm(dim=-1) / sqrt_d
@@ -400,19 +371,6 @@ def _quasi_newton(
             failed[rej] |= step[rej] < 1e-10 * step0
 
     value = f
-    history_out = None
-    if carried is not None and memory:
-        c = carried[0].shape[1]
-        ages = torch.arange(c - 1, -1, -1, device=dev)  # oldest first
-        slots = (head[:, None] - 1 - ages[None, :]) % m
-        ok_slot = (head[:, None] - 1 - ages[None, :]) >= 0
-        so = s_hist.gather(1, slots[..., None].expand(n, c, d))
-        yo = y_hist.gather(1, slots[..., None].expand(n, c, d))
-        ro_ = rho.gather(1, slots)
-        keep = ok_slot & (ro_ != 0)
-        so = torch.where(keep[..., None], so, math.nan)
-        yo = torch.where(keep[..., None], yo, math.nan)
-        history_out = (so, yo)
     return FixedPointResult(
         x=x,
         value=value,
@@ -421,7 +379,6 @@ def _quasi_newton(
         n_evals=n_iter + 1,
         converged=res <= tol,
         inverse_hessian=hinv if dense else None,
-        history=history_out,
     )
 
 
