@@ -37,9 +37,9 @@ class ClassConditionalFixedPointOT(_BaseFixedPointOT):
 learning_rate_init, learning_rate_schedule, fixed_point_solver, \
 fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
 fixed_point_warm_start, inverse_anchors, convexity_penalty, \
-convexity_penalty_rows, second_start_every, early_stopping, \
-validation_fraction, n_iter_no_change, tol, eval_interval, device, n_jobs, \
-random_state, verbose, callbacks
+convexity_penalty_rows, second_start_every, weight_average_decay, \
+early_stopping, validation_fraction, n_iter_no_change, tol, eval_interval, \
+device, n_jobs, random_state, verbose, callbacks
         As in :class:`FixedPointOT`.
 
     Attributes
@@ -123,6 +123,7 @@ feature_names_in_
         convexity_penalty=0.0,
         convexity_penalty_rows=64,
         second_start_every=0,
+        weight_average_decay=None,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -151,6 +152,7 @@ feature_names_in_
             convexity_penalty=convexity_penalty,
             convexity_penalty_rows=convexity_penalty_rows,
             second_start_every=second_start_every,
+            weight_average_decay=weight_average_decay,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,

@@ -238,7 +238,10 @@ class AnnealOnPlateau(Callback):
     rate from its current value to zero along a cosine over the next
     ``anneal_steps`` optimizer steps and stops; if the annealed weights are
     then worse than the best by more than ``threshold`` (also at the end of a
-    run without plateau), the best weights are restored.
+    run without plateau), the best weights are restored. With
+    ``compare_always`` the paired comparison below runs at the end whatever
+    the last evaluation scored (for final weights that a callback before
+    this one, :class:`WeightAverage`, has replaced after that evaluation).
 
     Why both: stopping at once at a high learning rate keeps the minibatch
     noise in the weights, which dominates the error of accurate maps (d=2
@@ -268,6 +271,7 @@ class AnnealOnPlateau(Callback):
         anneal_steps,
         valid,
         z=2.0,
+        compare_always=False,
         sink=print,
     ):
         self.schedule = schedule
@@ -276,6 +280,7 @@ class AnnealOnPlateau(Callback):
         self.anneal_steps = anneal_steps
         self.valid = valid
         self.z = z
+        self.compare_always = compare_always
         self.sink = sink
 
     def initialize(self):
@@ -318,7 +323,11 @@ class AnnealOnPlateau(Callback):
     def on_train_end(self, net, **kwargs):
         valid = [v for v in net.history[:, "valid_loss"] if v is not None]
         self.restored_best_ = False
-        if self.best_state_ is None or valid[-1] <= self.best_ + self.threshold:
+        if self.best_state_ is None:
+            return
+        # the last evaluation scored the final weights unless another
+        # callback (WeightAverage) has replaced them since: then compare
+        if not self.compare_always and valid[-1] <= self.best_ + self.threshold:
             return
         last_state = copy.deepcopy(net.module_.state_dict())
         last = net.held_out_dual_values(self.valid)
@@ -332,6 +341,44 @@ class AnnealOnPlateau(Callback):
         if self.sink is not None and net.verbose:
             which = "best" if self.restored_best_ else "last"
             self.sink(f"Kept the {which} weights (paired held-out comparison).")
+
+
+class WeightAverage(Callback):
+    """Exponential moving average of the potential's weights over the
+    training steps; at the end of training the module holds the average.
+
+    ``average ← decay · average + (1 − decay) · weights`` after every
+    optimizer step, starting from the weights after the first step; buffers
+    that are not floating point are copied. A plateau's return to the best
+    weights (:class:`AnnealOnPlateau`) is averaged in like any step. Place it
+    before the early-stopping callback, whose final paired comparison then
+    judges the average against the best evaluated weights.
+    """
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def initialize(self):
+        self.average_ = None
+        return self
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        with torch.no_grad():
+            state = net.module_.state_dict()
+            if self.average_ is None:
+                self.average_ = {k: v.detach().clone() for k, v in state.items()}
+                return
+            for key, value in state.items():
+                if value.is_floating_point():
+                    self.average_[key].lerp_(value, 1.0 - self.decay)
+                else:
+                    self.average_[key].copy_(value)
+
+    def on_train_end(self, net, **kwargs):
+        if self.average_ is not None:
+            net.module_.load_state_dict(self.average_)
 
 
 def significantly_worse(last, best, *, threshold: float, z: float) -> bool:

@@ -790,3 +790,68 @@ def test_second_start_every_trains(data):
     assert off.second_start_switches_ == 0
     with pytest.raises(ValueError, match="second_start_every"):
         FixedPointOT(second_start_every=-1).fit(X, Y)
+
+
+class _RecordEMA(Callback):
+    """A passive, independent exponential moving average of the weights
+    (``decay · average + (1 − decay) · weights`` after every step)."""
+
+    def __init__(self, decay):
+        self.decay = decay
+        self.average = None
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        state = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        if self.average is None:
+            self.average = state
+        else:
+            for k, v in state.items():
+                self.average[k] = self.decay * self.average[k] + (1 - self.decay) * v
+
+
+def test_weight_average_is_the_moving_average_of_the_training_steps(data):
+    """Averaging leaves training unchanged and the fitted potential holds the
+    average: the same fit without it, recorded by an independent callback,
+    gives the same weights; its last weights differ."""
+    X, Y = data
+    params = dict(TINY, early_stopping=False)
+    averaged = FixedPointOT(**params, weight_average_decay=0.8).fit(X, Y)
+    record = _RecordEMA(0.8)
+    plain = FixedPointOT(**params, callbacks=[record]).fit(X, Y)
+    np.testing.assert_allclose(averaged.loss_curve_, plain.loss_curve_, rtol=0)
+    kept = averaged.module_.state_dict()
+    for key, value in record.average.items():
+        torch.testing.assert_close(kept[key], value, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged.transform(X), plain.transform(X), atol=1e-6)
+    # decay 0 keeps the last weights exactly
+    last = FixedPointOT(**params, weight_average_decay=0.0).fit(X, Y)
+    np.testing.assert_array_equal(last.transform(X), plain.transform(X))
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="weight_average_decay"):
+            FixedPointOT(**params, weight_average_decay=bad).fit(X, Y)
+
+
+def test_weight_average_is_judged_by_early_stopping(data):
+    """With early stopping, the final paired comparison runs on the average
+    (even when the last evaluation, of the live weights, was not worse than
+    the best), and the kept weights are the average or the best."""
+    X, Y = data
+    seen = {}
+
+    class Grab(Callback):
+        def on_train_end(self, net, **kwargs):
+            stopping = dict(net.callbacks_)["early_stopping"]
+            seen["restored"] = stopping.restored_best_
+            seen["best"] = {k: v.clone() for k, v in stopping.best_state_.items()}
+            average = dict(net.callbacks_)["weight_average"].average_
+            seen["average"] = {k: v.clone() for k, v in average.items()}
+            seen["kept"] = {k: v.clone() for k, v in net.module_.state_dict().items()}
+            seen["compared"] = stopping.compare_always
+
+    FixedPointOT(**TINY, weight_average_decay=0.9, callbacks=[Grab()]).fit(X, Y)
+    assert seen["compared"]
+    expected = seen["best"] if seen["restored"] else seen["average"]
+    for key, value in expected.items():
+        torch.testing.assert_close(seen["kept"][key], value, rtol=0, atol=0)
