@@ -83,3 +83,19 @@ def test_second_start_within_classes(data):
     assert isinstance(cc.second_start_switches_, int)
     assert np.all(np.isfinite(cc.transform(X, classes=a)))
     assert np.all(np.isfinite(cc.inverse_transform(Y, classes=b)))
+
+
+@pytest.mark.parametrize("conditioning", ["embedding", "film"])
+def test_weight_average_with_class_conditioning(data, conditioning):
+    """The averaged weights include the class parameters: the map changes
+    and stays finite both ways, for both conditionings."""
+    X, Y, a, b = data
+    params = dict(TINY, conditioning=conditioning, early_stopping=False)
+    last = ClassConditionalFixedPointOT(**params).fit(X, Y, x_classes=a, y_classes=b)
+    avg = ClassConditionalFixedPointOT(**params, weight_average_decay=0.8)
+    avg.fit(X, Y, x_classes=a, y_classes=b)
+    np.testing.assert_array_equal(avg.loss_curve_, last.loss_curve_)
+    mapped = avg.transform(X, classes=a)
+    assert np.all(np.isfinite(mapped))
+    assert np.all(np.isfinite(avg.inverse_transform(Y, classes=b)))
+    assert not np.allclose(mapped, last.transform(X, classes=a), atol=1e-6)
