@@ -366,15 +366,20 @@ class WeightAverage(Callback):
         if not training:
             return
         with torch.no_grad():
-            state = net.module_.state_dict()
             if self.average_ is None:
+                # the state dict's tensors alias the module's (loading a state,
+                # as a plateau does, copies into them), so the (average, live)
+                # pairs are built once, not on every training step
+                state = net.module_.state_dict()
                 self.average_ = {k: v.detach().clone() for k, v in state.items()}
+                pairs = [(self.average_[k], v) for k, v in state.items()]
+                self._floats = [(a, v) for a, v in pairs if v.is_floating_point()]
+                self._others = [(a, v) for a, v in pairs if not v.is_floating_point()]
                 return
-            for key, value in state.items():
-                if value.is_floating_point():
-                    self.average_[key].lerp_(value, 1.0 - self.decay)
-                else:
-                    self.average_[key].copy_(value)
+            for average, value in self._floats:
+                average.lerp_(value, 1.0 - self.decay)
+            for average, value in self._others:
+                average.copy_(value)
 
     def on_train_end(self, net, **kwargs):
         if self.average_ is not None:
