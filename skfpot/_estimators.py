@@ -866,7 +866,7 @@ class FixedPointOT(_BaseFixedPointOT):
         ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (zero
         exactly when ``∇ψ`` is monotone on the secants, as for the optimal
         ``ψ``). Costs two gradient evaluations of φ on those rows per step
-        (+12-18 % fit time at batch 256, Mix3toMix10 d = 8 and 16). ``100``
+        (+11-18 % fit time at batch 256, Mix3toMix10 d = 8 and 16). ``100``
         is the measured setting when the inverse map matters at d ≥ 8: on
         Mix3toMix10 it brought the
         worst of three seeds' inverse L2-UVP from 0.769 % to 0.702 % at d = 8
@@ -880,7 +880,7 @@ class FixedPointOT(_BaseFixedPointOT):
         Mix3toMix10 d = 8 with penalty 100 (20,000 steps, batch 256), the
         whole batch gave inverse L2-UVP 0.374 / 0.140 / 0.199 % on three seeds
         for about +50 % fit time, 64 rows 0.702 / 0.193 / 0.222 % for
-        +12-18 %.
+        +11-18 %.
     second_start_every : int, default=0
         Every this many training steps (``0``: never), solve the
         minibatch's c-transforms a second time, each target row from the
@@ -1002,6 +1002,9 @@ class FixedPointOT(_BaseFixedPointOT):
     anchors_, anchor_images_ : Tensor of shape (n_anchors, n_features) or None
         The kept training rows of X and their images under the fitted map,
         in standardised units (``inverse_anchors``; None when 0).
+    anchor_classes_ : None
+        Always None here (the class code of every kept row in
+        :class:`ClassConditionalFixedPointOT`).
     second_start_switches_ : int
         Training rows (over all steps) whose c-transform solution was
         replaced by a deeper one from the second start (``second_start_every``;

@@ -199,7 +199,8 @@ def backward_map(
         or infinite entry start, like every row without ``x0``, from the
         inverse of the potential's affine part.
     **solver_options
-        ``method``, ``memory``, ``step_size``, ``tol``, ``max_iter``.
+        ``method``, ``memory``, ``step_size``, ``tol``, ``max_iter``,
+        ``inverse_hessian``.
 
     Returns
     -------
