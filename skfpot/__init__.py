@@ -3,10 +3,12 @@
 from skfpot import datasets, metrics
 from skfpot._conditional import ClassConditionalFixedPointOT
 from skfpot._estimators import FixedPointOT
+from skfpot._training import TrainingDivergedError
 
 __all__ = [
     "ClassConditionalFixedPointOT",
     "FixedPointOT",
+    "TrainingDivergedError",
     "__version__",
     "datasets",
     "metrics",

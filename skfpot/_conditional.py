@@ -288,7 +288,8 @@ feature_names_in_
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            ``T(x, k) = x − ∇ₓφ(x, k)``, in the input's float dtype.
+            ``T(x, k) = x − ∇ₓφ(x, k)``, float32 for float32 input, else
+            float64.
         """
         X = self._check_input(X)
         k = self._encode(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import threading
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -115,11 +116,12 @@ def _resolve_device(device) -> torch.device:
             "use device='auto' or 'cpu'"
         )
     if dev.type != "cpu":  # fail here, not halfway through fit
-        try:
-            torch.empty(0, device=dev)
-        except (RuntimeError, AssertionError, NotImplementedError) as exc:
+        try:  # a round trip: meta tensors, for one, hold no data to copy back
+            torch.zeros(1, device=dev).cpu()
+        except Exception as exc:  # noqa: BLE001 - backends raise many types
             raise ValueError(
-                f"device={device!r} cannot be used on this machine: {exc}"
+                f"device={device!r} cannot be used on this machine: "
+                f"{type(exc).__name__}: {exc}"
             ) from None
     return dev
 
@@ -136,6 +138,11 @@ def _default_dtype(dtype):
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+#: Seeding and module construction go through torch's process-wide random
+#: generator and default dtype; fits running in threads take turns there.
+_GLOBAL_TORCH_STATE = threading.Lock()
 
 
 def _atomic_fit(fit):
@@ -289,6 +296,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "hidden_layer_sizes must be a sequence of positive integers, "
                 f"got {self.hidden_layer_sizes!r}"
             )
+        if not sizes and self.quadratic == "none":
+            raise ValueError(
+                "hidden_layer_sizes=() with quadratic='none' leaves the potential "
+                "without parameters; give hidden layers or a quadratic part"
+            )
         return tuple(int(s) for s in sizes)
 
     def _check_callbacks(self) -> None:
@@ -364,16 +376,26 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # Exact reparametrisation: translate each sample (each class of each
         # sample) to mean zero and scale all by one common factor; optimal maps
         # are equivariant under these, so only the conditioning changes.
-        if x_classes is None:
-            self.mean_source_ = X.mean(axis=0)
-            self.mean_target_ = Y.mean(axis=0)
-        else:
-            k = range(int(x_classes.max()) + 1)
-            self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
-            self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
-        ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
-        ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
-        var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
+        with np.errstate(over="ignore"):  # overflow is checked just below
+            if x_classes is None:
+                self.mean_source_ = X.mean(axis=0)
+                self.mean_target_ = Y.mean(axis=0)
+            else:
+                k = range(int(x_classes.max()) + 1)
+                self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
+                self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
+            ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
+            ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
+            var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
+        if not (
+            np.isfinite(var)
+            and np.isfinite(self.mean_source_).all()
+            and np.isfinite(self.mean_target_).all()
+        ):
+            raise ValueError(
+                "X and Y are too large in magnitude to standardise: their means "
+                "or variance overflow float64; rescale them first"
+            )
         self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
 
         # No copy of the data: minibatches are standardised from the caller's
@@ -407,15 +429,18 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         net = self._make_net(sizes, device, train, valid, seed, bound, warm_rows)
         # training needs autograd, even when fit is called under no_grad or
-        # inference_mode
-        with (
-            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-            torch.inference_mode(False),
-            torch.enable_grad(),
-        ):
-            torch.manual_seed(seed)
-            with _default_dtype(torch.float32):
-                net.initialize()
+        # inference_mode. The initial weights are drawn from torch's global
+        # generator, seeded and then restored; training draws from its own.
+        with torch.inference_mode(False), torch.enable_grad():
+            with (
+                _GLOBAL_TORCH_STATE,
+                torch.random.fork_rng(
+                    devices=[device] if device.type == "cuda" else []
+                ),
+            ):
+                torch.manual_seed(seed)
+                with _default_dtype(torch.float32):
+                    net.initialize()
             if self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
             try:
@@ -424,6 +449,14 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 self._recover(net, exc)
         self._keep_anchors(net.module_, train)
         monitor = dict(net.callbacks_)["monitor"]
+        if getattr(net, "interrupted_", False):  # scikit-learn's MLP does the same
+            warnings.warn(
+                f"Training interrupted by user after {monitor.step_} of "
+                f"max_iter={self.max_iter} steps; the model keeps the weights "
+                "reached so far",
+                UserWarning,
+                stacklevel=4,
+            )
         self.module_ = net.module_.cpu().eval()
         self.device_ = device
         self.history_ = net.history
@@ -666,6 +699,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _chunks(self, fn, A, classes, chunk=_CHUNK):
         """Apply ``fn(module, a, k)`` to row chunks of ``A``, in parallel."""
+        if A.size and not np.abs(A).max() <= np.finfo(np.float32).max:
+            raise ValueError(
+                "the input lies too far from the training data: in the "
+                "standardised units the network works in, some values exceed "
+                "the float32 range"
+            )
         device = self._compute_device()
         module = copy.deepcopy(self.module_).to(device)
         starts = range(0, len(A), chunk)
@@ -688,8 +727,14 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """The mean of every row's class (the one mean when unconditional)."""
         return means if classes is None else means[classes]
 
+    def _standardise(self, A, means, classes):
+        """``A`` in the network's units; values beyond float32 are refused
+        (in ``_chunks``), so overflow here needs no warning."""
+        with np.errstate(over="ignore"):
+            return (A - self._class_rows(means, classes)) / self.scale_
+
     def _forward(self, X, classes=None) -> np.ndarray:
-        xs = (X - self._class_rows(self.mean_source_, classes)) / self.scale_
+        xs = self._standardise(X, self.mean_source_, classes)
         parts = self._chunks(
             lambda m, a, k: forward_map(m, a, k).cpu().numpy(), xs, classes
         )
@@ -698,7 +743,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return out.astype(X.dtype, copy=False)
 
     def _backward(self, Y, classes=None) -> tuple[np.ndarray, np.ndarray]:
-        ys = (Y - self._class_rows(self.mean_target_, classes)) / self.scale_
+        ys = self._standardise(Y, self.mean_target_, classes)
         opts = self._solver_options()
 
         anchored = self.anchors_ is not None
@@ -735,7 +780,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _psi(self, Z, classes=None) -> np.ndarray:
         """Potential ψ = ½|·|² − φ in the user's coordinates (float64)."""
-        zs = (Z - self._class_rows(self.mean_source_, classes)) / self.scale_
+        zs = self._standardise(Z, self.mean_source_, classes)
         parts = self._chunks(
             lambda m, a, k: m.psi(a, k).detach().cpu().numpy(), zs, classes
         )
@@ -959,7 +1004,9 @@ class FixedPointOT(_BaseFixedPointOT):
         Seeds the initialisation, the validation split and the minibatches.
         The caller's global torch random state is left untouched, and so is
         NumPy's for an int or a RandomState; ``None`` draws one seed from
-        NumPy's global generator (scikit-learn's convention).
+        NumPy's global generator (scikit-learn's convention). Fits running
+        in threads (joblib's threading backend) give the same results as
+        serial fits.
     verbose : int, default=0
         When positive, print a progress bar over each ``eval_interval``
         training steps and a log line per evaluation.
@@ -1119,7 +1166,7 @@ class FixedPointOT(_BaseFixedPointOT):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            Transported points, in the input's float dtype.
+            Transported points, float32 for float32 input, else float64.
         """
         return self._forward(self._check_input(X))
 
@@ -1134,7 +1181,8 @@ class FixedPointOT(_BaseFixedPointOT):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            ``S(y) = argmin_x ½|x − y|² − φ(x)``, in the input's float dtype.
+            ``S(y) = argmin_x ½|x − y|² − φ(x)``, float32 for float32 input,
+            else float64.
             A :class:`~sklearn.exceptions.ConvergenceWarning` names the share
             of samples whose solve did not converge.
         """

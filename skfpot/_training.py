@@ -229,6 +229,15 @@ class LearningRateSchedule(Callback):
         self.step_ += 1
 
 
+class TrainingDone(KeyboardInterrupt):
+    """Raised by a callback to end training normally.
+
+    skorch ends its training loop on a ``KeyboardInterrupt``; this subclass
+    tells a planned end apart from the user's Ctrl-C
+    (:meth:`FixedPointNet.fit_loop`).
+    """
+
+
 class AnnealOnPlateau(Callback):
     """Early stopping that ends with a short learning-rate annealing.
 
@@ -299,7 +308,12 @@ class AnnealOnPlateau(Callback):
             self.best_state_ = copy.deepcopy(net.module_.state_dict())
         if self.annealing_from_ is not None:
             if batches.remaining == 0:
-                raise KeyboardInterrupt
+                # the log printer runs after every other callback: print the
+                # last evaluation before ending the loop
+                printer = dict(net.callbacks_).get("print_log")
+                if printer is not None and net.verbose:
+                    printer.on_epoch_end(net)
+                raise TrainingDone
             return
         if score < self.reference_ - self.threshold:
             self.reference_, self.wait_ = score, 0
@@ -405,7 +419,13 @@ def significantly_worse(last, best, *, threshold: float, z: float) -> bool:
 
 
 class TrainingDivergedError(RuntimeError):
-    """The dual objective became non-finite or exceeded its upper bound."""
+    """Raised by ``fit`` when training diverged before any good weights existed.
+
+    The training dual became non-finite or exceeded its upper bound before the
+    first evaluation interval ended; later divergence restores the last good
+    weights with a ``ConvergenceWarning`` instead. ``step`` is the optimizer
+    step at which it happened.
+    """
 
     def __init__(self, message: str, step: int):
         super().__init__(message)
@@ -507,6 +527,29 @@ class FixedPointNet(NeuralNet):
         self.convexity_penalty_rows = convexity_penalty_rows
         self.second_start_every = second_start_every
         super().__init__(module, *args, **kwargs)
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's callback dispatch; a ``KeyboardInterrupt`` raised by a
+        callback (skorch's own ``EarlyStopping`` ends training that way) is a
+        planned end, not the user's Ctrl-C."""
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except TrainingDone:
+            raise
+        except KeyboardInterrupt as exc:
+            raise TrainingDone from exc
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; records whether it ended by the user's Ctrl-C
+        (``interrupted_``) rather than by a callback's planned end."""
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except TrainingDone:
+            return self
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise  # skorch's partial_fit ends training and keeps the weights
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)

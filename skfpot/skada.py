@@ -50,6 +50,7 @@ from sklearn.utils.validation import (
 )
 
 from skfpot import ClassConditionalFixedPointOT, FixedPointOT
+from skfpot._estimators import _atomic_fit
 
 __all__ = ["FixedPointOTAdapter", "FixedPointOTMapping"]
 
@@ -317,9 +318,12 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         self._fit(X, y, sample_domain)
         return self
 
+    @_atomic_fit  # a failed refit leaves the previous fit as it was
     def _fit(self, X, y, sample_domain):
         self._validate_params()
         X, y, source = self._split_domains(X, y, sample_domain)
+        if self.class_conditional:  # before any training
+            self._check_source_labels(y, source)
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
@@ -333,13 +337,14 @@ class FixedPointOTAdapter(skada.BaseAdapter):
             self._fit_class_conditional(X_source, X_target, y, source, rng)
         return X, y, source
 
-    def _fit_class_conditional(self, X_source, X_target, y, source, rng):
+    @staticmethod
+    def _check_source_labels(y, source):
         if y is None:
             raise ValueError(
                 "class_conditional=True needs the class labels y of the source "
                 "rows; got y=None"
             )
-        y_source, y_target = y[source], y[~source]
+        y_source = y[source]
         if _masked(y_source).any():
             raise ValueError(
                 "class_conditional=True needs the labels of every source row; "
@@ -351,6 +356,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
                 "class_conditional=True needs classification labels, got y of "
                 f"type {kind!r}"
             )
+
+    def _fit_class_conditional(self, X_source, X_target, y, source, rng):
+        y_source, y_target = y[source], y[~source]
         known = ~_masked(y_target) & np.isin(y_target, y_source)
         y_target = y_target.astype(y_source.dtype, copy=True)
         est = self.pseudo_label_estimator

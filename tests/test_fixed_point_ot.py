@@ -265,6 +265,22 @@ def test_early_stopping_anneals_then_stops(data, capsys):
     assert no_es.validation_scores_ is None
 
 
+def test_verbose_log_prints_every_evaluation(data, capsys):
+    X, Y = data
+    ot = FixedPointOT(
+        **{**TINY, "max_iter": 600, "eval_interval": 200, "n_iter_no_change": 1},
+        tol=10.0,  # plateau at once, then anneal: the loop ends by a callback
+        verbose=1,
+    ).fit(X, Y)
+    out = capsys.readouterr().out
+    # evaluations at 200 and 400 steps, then 200 annealing steps, ended by
+    # the early-stopping callback after the third evaluation
+    assert "annealing the learning rate to zero over the last 200" in out
+    assert len(ot.history_) == 3
+    rows = re.findall(r"^\s+(\d+)\s+\S*\d", out, flags=re.MULTILINE)
+    assert [int(r) for r in rows] == list(range(1, len(ot.history_) + 1))
+
+
 def test_constant_schedule_and_verbose_output(data, capsys):
     X, Y = data
     FixedPointOT(**{**TINY, "learning_rate_schedule": "constant", "verbose": 1}).fit(
@@ -400,6 +416,11 @@ def test_transform_checks_feature_count(data):
         (dict(device="cuda:0"), "device='cuda:0' was requested but CUDA is not"),
         (dict(device="tpu"), "device='tpu' is not a torch device"),
         (dict(device="xla"), "device='xla' cannot be used on this machine"),
+        (dict(device="meta"), "device='meta' cannot be used on this machine"),
+        (
+            dict(hidden_layer_sizes=(), quadratic="none"),
+            "leaves the potential without parameters",
+        ),
         (dict(n_jobs=0), "'n_jobs' parameter of FixedPointOT"),
         (dict(callbacks=[42]), "callbacks must be a list of skorch callbacks"),
         (dict(callbacks=[("log", 42)]), "got \\('log', 42\\)"),
@@ -411,6 +432,71 @@ def test_invalid_hyperparameters(data, params, match, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match=match):
         FixedPointOT(**{**TINY, **params}).fit(X, Y)
+
+
+def test_too_large_magnitudes_raise(data):
+    X, Y = data
+    with pytest.raises(ValueError, match="too large in magnitude to standardise"):
+        FixedPointOT(**TINY).fit(X * 1e200, Y * 1e200)
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    with pytest.raises(ValueError, match="too far from the training data"):
+        ot.transform(X * 1e300)
+    with pytest.raises(ValueError, match="too far from the training data"):
+        ot.inverse_transform(Y * 1e300)
+
+
+def test_keyboard_interrupt_keeps_the_weights_reached_and_warns(data, monkeypatch):
+    from skfpot import _training
+
+    X, Y = data
+    step = _training.FixedPointNet.train_step_single
+    calls = []
+
+    def interrupted(self, batch, **kwargs):
+        calls.append(1)
+        if len(calls) == 12:  # Ctrl-C during the 12th step
+            raise KeyboardInterrupt
+        return step(self, batch, **kwargs)
+
+    monkeypatch.setattr(_training.FixedPointNet, "train_step_single", interrupted)
+    with pytest.warns(UserWarning, match="Training interrupted by user after 11 of"):
+        ot = FixedPointOT(**{**TINY, "early_stopping": False}).fit(X, Y)
+    assert ot.n_iter_ == 11
+    assert np.isfinite(ot.transform(X)).all()
+
+
+def test_callback_ending_training_is_not_an_interrupt(data):
+    class StopAfter(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt  # how skorch's EarlyStopping ends
+
+    X, Y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ot = FixedPointOT(
+            **{**TINY, "early_stopping": False, "callbacks": [("stop", StopAfter())]}
+        ).fit(X, Y)
+    assert ot.n_iter_ == 2 * TINY["eval_interval"]
+
+
+def test_fits_in_threads_match_serial_fits_and_leave_torch_state(data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, Y = data
+
+    def fit(seed):
+        return FixedPointOT(**{**TINY, "random_state": seed}).fit(X, Y).transform(X)
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state().clone()
+    serial = [fit(s) for s in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(fit, range(4)))
+    for a, b in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.get_default_dtype() == torch.float32
 
 
 def test_two_samples_are_enough():

@@ -365,6 +365,38 @@ def test_class_conditional_errors(conditional_shift, labels, message):
         )
 
 
+def test_label_errors_come_before_training_and_keep_the_previous_fit(
+    conditional_shift, monkeypatch
+):
+    X, y, sd = conditional_shift
+    adapter = FixedPointOTAdapter(class_conditional=True, **FAST)
+    adapter.fit(X, _masked(y, sd), sample_domain=sd)
+    before = adapter.transform(X, y, sample_domain=sd, allow_source=True)
+    state = dict(vars(adapter))
+    fits = []
+    monkeypatch.setattr(
+        FixedPointOT, "fit", lambda self, *a, **k: fits.append(1) or self
+    )
+    with pytest.raises(ValueError, match="needs classification labels"):
+        adapter.fit(X * 10, X[:, 0] + 0.5, sample_domain=sd)
+    assert not fits  # refused before any training
+    monkeypatch.undo()
+    assert vars(adapter).keys() == state.keys()
+    assert all(vars(adapter)[k] is v for k, v in state.items())
+    # an error during training (here, in the class-conditional fit) also
+    # leaves the previous fit in place
+    monkeypatch.setattr(
+        ClassConditionalFixedPointOT,
+        "fit",
+        lambda self, *a, **k: (_ for _ in ()).throw(RuntimeError("boom")),
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        adapter.fit(X * 10, _masked(y, sd), sample_domain=sd)
+    np.testing.assert_array_equal(
+        adapter.transform(X, y, sample_domain=sd, allow_source=True), before
+    )
+
+
 # ------------------------------------------------------- configuration state
 def test_fixture_turned_routing_on_for_this_test():
     assert sklearn.get_config()["enable_metadata_routing"] is True
