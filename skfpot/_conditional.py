@@ -181,7 +181,11 @@ feature_names_in_
                 f"request it with set_{method}_request({name}=True) and pass "
                 f"{name}=... to the Pipeline's method"
             )
-        labels = column_or_1d(labels, warn=True)
+        try:
+            labels = column_or_1d(labels, warn=True)
+        except ValueError as exc:  # scikit-learn's message calls every array y
+            message = str(exc).replace("y should", f"{name} should", 1)
+            raise ValueError(message) from None
         if len(labels) != n:
             raise ValueError(
                 f"{name} has {len(labels)} labels but the data has {n} rows"
@@ -337,6 +341,12 @@ feature_names_in_
 
     def score(self, X, Y, *, x_classes=None, y_classes=None):
         """Class-weighted dual estimate of Σ_k w_k ½W₂²(μ_k, ν_k).
+
+        Every class present must appear in both samples. When only some of
+        the fitted classes are present, their weights ``class_weight_`` are
+        renormalised to sum to one, so scores of samples with different class
+        sets (cross-validation folds that lack a class) are on different
+        scales.
 
         Parameters
         ----------

@@ -24,6 +24,7 @@ def data():
         (lambda a: np.array([1, "a"] * 60, dtype=object), "mixes label types"),
         (lambda a: np.r_[a[:-1], np.nan], "NaN or infinite labels"),
         (lambda a: a[:-1], "119 labels but the data has 120 rows"),
+        (lambda a: np.c_[a, a], r"x_classes should be a 1d array, got an array"),
     ],
 )
 def test_bad_labels_raise_at_fit(data, x_classes, match):
