@@ -1009,7 +1009,9 @@ class FixedPointOT(_BaseFixedPointOT):
         serial fits.
     verbose : int, default=0
         When positive, print a progress bar over each ``eval_interval``
-        training steps and a log line per evaluation.
+        training steps and a log line per evaluation (skorch's table: its
+        ``epoch`` column counts evaluation intervals, not passes over the
+        data).
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (instances or subclasses of
         :class:`skorch.callbacks.Callback`, or ``(name, callback)`` pairs;
