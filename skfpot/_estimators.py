@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
+import sys
 import threading
 import warnings
 from contextlib import contextmanager
@@ -96,6 +98,23 @@ def _covariance(z, positions=None) -> np.ndarray:
     mean = total / n
     cov = (gram - n * torch.outer(mean, mean)) / (n - 1)
     return cov.numpy()
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: scikit-learn's ``set_output`` wraps ``transform`` and ``fit_transform``
+_SET_OUTPUT_WRAPPER = os.path.join("sklearn", "utils", "_set_output.py")
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame
+    outside skfpot (the user's call, whichever public method led there)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.endswith(_SET_OUTPUT_WRAPPER)
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _index_dtype(n: int):
@@ -455,7 +474,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"max_iter={self.max_iter} steps; the model keeps the weights "
                 "reached so far",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         self.module_ = net.module_.cpu().eval()
         self.device_ = device
@@ -484,7 +503,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     f"{self.fixed_point_max_iter}; the dual gradient is biased. "
                     "Increase fixed_point_max_iter.",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=_user_stacklevel(),
                 )
         return self
 
@@ -561,7 +580,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "determined. Use more rows, or early_stopping=False to train "
                 "on all of them.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=_user_stacklevel(),
             )
 
     def _split_order(self, n, rng):
@@ -664,7 +683,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             f"{monitor.last_good_step_}. Lower learning_rate_init or raise "
             "fixed_point_max_iter.",
             ConvergenceWarning,
-            stacklevel=5,
+            stacklevel=_user_stacklevel(),
         )
 
     # ---------------------------------------------------------------- mapping
@@ -773,7 +792,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"fixed_point_tol={self.fixed_point_tol}; their inverse images "
                 "are approximate",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_user_stacklevel(),
             )
         x = self._class_rows(self.mean_source_, classes) + self.scale_ * x
         return x.astype(Y.dtype, copy=False), converged

@@ -778,6 +778,22 @@ def test_training_warns_when_solves_fail_late_also_with_early_stopping(data):
     assert ot.n_iter_ < 50  # early stopping ended the second fit
 
 
+def test_warnings_point_at_the_callers_line_from_every_method(data):
+    X, Y = data
+    starved = dict(fixed_point_solver="damped", fixed_point_max_iter=1)
+    ot = FixedPointOT(**{**TINY, "early_stopping": False, **starved})
+    calls = [
+        lambda: ot.fit(X, 3.0 * Y),
+        lambda: ot.fit_transform(X, 3.0 * Y),  # through set_output's wrapper
+        lambda: ot.inverse_transform(3.0 * Y),
+        lambda: ot.score(X, 3.0 * Y),
+    ]
+    for call in calls:
+        with pytest.warns(ConvergenceWarning) as w:
+            call()
+        assert {r.filename for r in w} == {__file__}
+
+
 def test_warns_when_a_sample_has_fewer_than_two_training_rows():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(2, 4)), rng.normal(size=(40, 4))
