@@ -718,18 +718,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _chunks(self, fn, A, classes, chunk=_CHUNK):
         """Apply ``fn(module, a, k)`` to row chunks of ``A``, in parallel."""
-        if A.size and not np.abs(A).max() <= np.finfo(np.float32).max:
-            raise ValueError(
-                "the input lies too far from the training data: in the "
-                "standardised units the network works in, some values exceed "
-                "the float32 range"
-            )
         device = self._compute_device()
         module = copy.deepcopy(self.module_).to(device)
         starts = range(0, len(A), chunk)
 
         def run(i):
-            a = torch.as_tensor(A[i : i + chunk], dtype=torch.float32, device=device)
+            rows = A[i : i + chunk]
+            if rows.size and not np.abs(rows).max() <= np.finfo(np.float32).max:
+                raise ValueError(
+                    "the input lies too far from the training data: in the "
+                    "standardised units the network works in, some values "
+                    "exceed the float32 range"
+                )
+            a = torch.as_tensor(rows, dtype=torch.float32, device=device)
             k = None
             if classes is not None:
                 k = torch.as_tensor(classes[i : i + chunk], device=device)
