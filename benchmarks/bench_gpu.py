@@ -1,7 +1,9 @@
 """FixedPointOT on a GPU: the CUDA path checked, then timed against the CPU.
 
 Needs a machine with CUDA (the package's tests never do). Three parts, each
-printed as it finishes and written as JSON rows to ``--out``:
+printed as it finishes and appended to ``benchmarks/results/gpu.json`` (and,
+with ``--out PATH``, also kept in ``PATH``, rewritten after every row: the
+copy to fetch from a remote machine; ``--no-save`` skips the results file):
 
 1. **check**: a fit with ``device="cuda"``; the fitted weights' forward and
    backward maps evaluated on the GPU and on the CPU must agree (relative
@@ -19,8 +21,8 @@ printed as it finishes and written as JSON rows to ``--out``:
 
 Run, e.g.::
 
-    python benchmarks/bench_gpu.py --steps 400 --repeats 3 --out gpu.json
-    python benchmarks/bench_gpu.py --parts full --out gpu_full.json
+    python benchmarks/bench_gpu.py --steps 400 --repeats 3
+    python benchmarks/bench_gpu.py --parts full --out "$OUT/gpu_full.json"
 
 Mix3toMix10 needs its data (``SKFPOT_W2BENCH_DIR`` or ``../shared/data``).
 """
@@ -42,7 +44,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import _jsonable, machine  # noqa: E402
+from _common import _jsonable, append_rows, machine  # noqa: E402
 
 from skfpot import FixedPointOT  # noqa: E402
 from skfpot.datasets import load_mix3tomix10, make_gaussian_pair  # noqa: E402
@@ -181,7 +183,10 @@ def main() -> None:
         choices=["check", "timing", "full"],
         default=["check", "timing"],
     )
-    parser.add_argument("--out", default="gpu.json")
+    parser.add_argument(
+        "--out", default=None, help="also keep this run's rows in this file"
+    )
+    parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("bench_gpu.py needs CUDA; this machine has none.")
@@ -193,7 +198,10 @@ def main() -> None:
     def emit(row):  # print and save every row as it finishes
         print(json.dumps(row, default=_jsonable), flush=True)
         rows.append({**row, **facts})
-        Path(args.out).write_text(json.dumps(rows, indent=1, default=_jsonable))
+        if not args.no_save:
+            append_rows("gpu", [rows[-1]])
+        if args.out:
+            Path(args.out).write_text(json.dumps(rows, indent=1, default=_jsonable))
 
     if "check" in args.parts:
         emit(check(args))

@@ -507,9 +507,11 @@ def main() -> None:
                         r = race_mm(data, inner_steps=args.inner_steps, **kw)
                     times[m].append(r["time_to_target"])
                     check = r.get("callback_map_max_abs_diff")
+                    t = r["time_to_target"]
                     print(
                         f"d={d} seed={seed} {m:>4}: time to {args.target}% = "
-                        f"{r['time_to_target']} s at step {r['steps_to_target']} "
+                        + ("not reached" if t is None else f"{t:.1f} s")
+                        + f" at step {r['steps_to_target']} "
                         f"(last UVP {r['uvp_fwd_last']:.2f}%, {r['n_steps']} steps"
                         + ("" if check is None else f", callback map check {check:.1e}")
                         + ")",

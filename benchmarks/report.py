@@ -8,6 +8,7 @@ number is copied by hand::
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def pot_table() -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     accuracy_table("gaussian")
     accuracy_table("mix3tomix10")
     pot_table()
