@@ -986,7 +986,11 @@ class FixedPointOT(_BaseFixedPointOT):
         schedules end at a learning rate near zero, no gain (d = 8 and 16
         unchanged, d = 2 slightly worse: 0.074 / 0.080 % to 0.076 /
         0.084 %; see "Weight averaging" in the benchmarks). Off by
-        default.
+        default. The average reaches back about ``1 / (1 − decay)`` steps;
+        on short fits of a problem the Gaussian start does not already
+        solve, keep that to about a tenth of ``max_iter`` (Mix3toMix10
+        d = 8, 500 steps: 4.39 % forward without averaging, 21.4 % with
+        ``0.999``, 4.40 % with ``1 − 10 / max_iter``).
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it
