@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+import sys
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 from torch import Tensor
 
 from skfpot.core.fixed_point import FixedPointResult
@@ -227,6 +229,27 @@ class LearningRateSchedule(Callback):
         for group in net.optimizer_.param_groups:
             group["lr"] = lr
         self.step_ += 1
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _colour_terminal() -> bool:
+    """Whether standard output shows ANSI colours: a terminal, or a Jupyter
+    or IPython kernel (whose output is not a terminal but renders them)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty()) or "ipykernel" in sys.modules
+
+
+class PlainPrintLog(PrintLog):
+    """skorch's log table, without its colour codes when the output goes to
+    a file or a pipe (where they would appear as ``\x1b[32m`` garbage)."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and self.sink is print and not _colour_terminal():
+            text = _ANSI_ESCAPE.sub("", text)
+        return text
 
 
 class TrainingDone(KeyboardInterrupt):
@@ -527,6 +550,13 @@ class FixedPointNet(NeuralNet):
         self.convexity_penalty_rows = convexity_penalty_rows
         self.second_start_every = second_start_every
         super().__init__(module, *args, **kwargs)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            (name, PlainPrintLog() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def notify(self, method_name, **cb_kwargs):
         """skorch's callback dispatch; a ``KeyboardInterrupt`` raised by a

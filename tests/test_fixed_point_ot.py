@@ -279,6 +279,7 @@ def test_verbose_log_prints_every_evaluation(data, capsys):
     assert len(ot.history_) == 3
     rows = re.findall(r"^\s+(\d+)\s+\S*\d", out, flags=re.MULTILINE)
     assert [int(r) for r in rows] == list(range(1, len(ot.history_) + 1))
+    assert "\x1b[" not in out  # no colour codes when the output is not a terminal
 
 
 def test_constant_schedule_and_verbose_output(data, capsys):
