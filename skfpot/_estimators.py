@@ -161,7 +161,7 @@ def _default_dtype(dtype):
 
 #: Seeding and module construction go through torch's process-wide random
 #: generator and default dtype; fits running in threads take turns there.
-_GLOBAL_TORCH_STATE = threading.Lock()
+_GLOBAL_TORCH_STATE = threading.RLock()
 
 
 def _atomic_fit(fit):
