@@ -448,6 +448,13 @@ class TrainingDivergedError(RuntimeError):
     first evaluation interval ended; later divergence restores the last good
     weights with a ``ConvergenceWarning`` instead. ``step`` is the optimizer
     step at which it happened.
+
+    Examples
+    --------
+    >>> from skfpot import TrainingDivergedError
+    >>> err = TrainingDivergedError("training diverged at optimizer step 3", 3)
+    >>> isinstance(err, RuntimeError), err.step
+    (True, 3)
     """
 
     def __init__(self, message: str, step: int):

@@ -304,6 +304,23 @@ def test_non_converged_inverse_warns(gaussian4):
         strict.inverse_transform(Ye)
 
 
+def test_divergence_before_any_good_weights_raises_the_public_error(data, monkeypatch):
+    import skfpot
+    from skfpot import _training
+
+    loss = _training.dual_loss
+    monkeypatch.setattr(
+        _training, "dual_loss", lambda *a, **k: loss(*a, **k) * float("nan")
+    )
+    X, Y = data
+    ot = FixedPointOT(**TINY)
+    with pytest.raises(skfpot.TrainingDivergedError, match="training diverged") as exc:
+        ot.fit(X, Y)
+    assert isinstance(exc.value, RuntimeError) and exc.value.step == 1
+    with pytest.raises(NotFittedError):  # nothing half-fitted is left
+        ot.transform(X)
+
+
 def test_divergence_is_caught(data):
     """A training run that blows up never returns silently broken weights."""
     X, Y = data
