@@ -38,9 +38,10 @@ learning_rate_init, learning_rate_schedule, fixed_point_solver, \
 fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
 fixed_point_warm_start, inverse_anchors, convexity_penalty, \
 convexity_penalty_rows, second_start_every, weight_average_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, eval_interval, \
+warm_start, early_stopping, validation_fraction, n_iter_no_change, tol, eval_interval, \
 device, n_jobs, random_state, verbose, callbacks
-        As in :class:`FixedPointOT`.
+        As in :class:`FixedPointOT` (a warm start also needs the classes of
+        the fit it continues).
 
     Attributes
     ----------
@@ -124,6 +125,7 @@ feature_names_in_
         convexity_penalty_rows=64,
         second_start_every=0,
         weight_average_decay=None,
+        warm_start=False,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -153,6 +155,7 @@ feature_names_in_
             convexity_penalty_rows=convexity_penalty_rows,
             second_start_every=second_start_every,
             weight_average_decay=weight_average_decay,
+            warm_start=warm_start,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
@@ -272,6 +275,13 @@ feature_names_in_
                 "every class must appear in both samples: classes only in "
                 f"x_classes {only_x.tolist()}, only in y_classes {only_y.tolist()}"
             )
+        if self.warm_start and hasattr(self, "module_"):
+            if not np.array_equal(self.classes_, classes):
+                raise ValueError(
+                    "warm_start=True continues the fitted map of classes "
+                    f"{self.classes_.tolist()}; got {classes.tolist()}. Use "
+                    "warm_start=False to fit a new map."
+                )
         self.classes_ = classes
         cx = self._encode(x_classes, "x_classes")
         cy = self._encode(y_classes, "y_classes")

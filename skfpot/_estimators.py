@@ -159,6 +159,16 @@ def _default_dtype(dtype):
         torch.set_default_dtype(old)
 
 
+#: Fitted records that a warm start extends instead of replacing
+_ACCUMULATED = (
+    "n_iter_",
+    "loss_curve_",
+    "fixed_point_n_evals_",
+    "fixed_point_converged_",
+    "second_start_switches_",
+    "validation_scores_",
+)
+
 #: Seeding and module construction go through torch's process-wide random
 #: generator and default dtype; fits running in threads take turns there.
 _GLOBAL_TORCH_STATE = threading.RLock()
@@ -221,6 +231,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "convexity_penalty_rows": [Interval(Integral, 1, None, closed="left")],
         "second_start_every": [Interval(Integral, 0, None, closed="left")],
         "weight_average_decay": [Interval(Real, 0, 1, closed="left"), None],
+        "warm_start": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -257,6 +268,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         convexity_penalty_rows=64,
         second_start_every=0,
         weight_average_decay=None,
+        warm_start=False,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -285,6 +297,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.convexity_penalty_rows = convexity_penalty_rows
         self.second_start_every = second_start_every
         self.weight_average_decay = weight_average_decay
+        self.warm_start = warm_start
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -391,15 +404,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        architecture = (sizes, self.activation, self.quadratic != "none")
+        architecture += tuple(sorted(self._module_kwargs().items()))
+        warm = self.warm_start and hasattr(self, "module_")
+        if warm:  # continue from the fitted potential, in its units
+            self._check_warm_start(X.shape[1], architecture)
+            before = {k: getattr(self, k) for k in _ACCUMULATED}
 
         # Exact reparametrisation: translate each sample (each class of each
         # sample) to mean zero and scale all by one common factor; optimal maps
         # are equivariant under these, so only the conditioning changes.
         with np.errstate(over="ignore"):  # overflow is checked just below
-            if x_classes is None:
+            if not warm and x_classes is None:
                 self.mean_source_ = X.mean(axis=0)
                 self.mean_target_ = Y.mean(axis=0)
-            else:
+            elif not warm:
                 k = range(int(x_classes.max()) + 1)
                 self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
                 self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
@@ -415,7 +434,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "X and Y are too large in magnitude to standardise: their means "
                 "or variance overflow float64; rescale them first"
             )
-        self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
+        if not warm:
+            self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
 
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
@@ -460,7 +480,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 torch.manual_seed(seed)
                 with _default_dtype(torch.float32):
                     net.initialize()
-            if self.quadratic == "gaussian":
+            if warm:
+                net.module_.load_state_dict(self.module_.state_dict())
+            elif self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
             try:
                 net.partial_fit(train, None)
@@ -477,6 +499,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
         self.module_ = net.module_.cpu().eval()
+        self._architecture_ = architecture
         self.device_ = device
         self.history_ = net.history
         self.n_iter_ = monitor.step_
@@ -484,16 +507,31 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.fixed_point_n_evals_ = np.asarray(monitor.evals_)
         self.fixed_point_converged_ = np.asarray(monitor.converged_)
         self.second_start_switches_ = int(getattr(net, "second_start_switches_", 0))
+        self.validation_scores_ = None
         if valid is not None:
             self.validation_scores_ = [
                 -v for v in net.history[:, "valid_loss"] if v is not None
             ]
+        converged = self.fixed_point_converged_  # this call's steps
+        if warm:  # the records run on from the previous fit's
+            self.n_iter_ += before["n_iter_"]
+            self.loss_curve_ = before["loss_curve_"] + self.loss_curve_
+            self.fixed_point_n_evals_ = np.concatenate(
+                [before["fixed_point_n_evals_"], self.fixed_point_n_evals_]
+            )
+            self.fixed_point_converged_ = np.concatenate(
+                [before["fixed_point_converged_"], converged]
+            )
+            self.second_start_switches_ += before["second_start_switches_"]
+            if before["validation_scores_"] is not None:
+                self.validation_scores_ = before["validation_scores_"] + (
+                    self.validation_scores_ or []
+                )
+        self.best_validation_score_ = None
+        if self.validation_scores_ is not None:
             self.best_validation_score_ = max(self.validation_scores_, default=None)
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        if self.fixed_point_converged_.size:
-            late = self.fixed_point_converged_[-max(1, self.n_iter_ // 5) :]
+        if converged.size:
+            late = converged[-max(1, len(converged) // 5) :]
             miss = 1.0 - float(late.mean())
             if miss > 0.01:
                 warnings.warn(
@@ -506,6 +544,22 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     stacklevel=_user_stacklevel(),
                 )
         return self
+
+    def _check_warm_start(self, n_features, architecture):
+        """A warm start needs the fitted network and feature count."""
+        fitted = self.mean_source_.shape[-1]
+        if n_features != fitted:
+            raise ValueError(
+                f"warm_start=True continues the fitted map of {fitted} features; "
+                f"got {n_features}. Use warm_start=False to fit a new map."
+            )
+        if architecture != getattr(self, "_architecture_", None):
+            raise ValueError(
+                "warm_start=True continues the fitted network, so "
+                "hidden_layer_sizes, activation, quadratic='none' or not"
+                + (" and conditioning" if len(architecture) > 3 else "")
+                + " must stay as they were; use warm_start=False to fit a new map"
+            )
 
     @staticmethod
     def _gaussian_init(module, train):
@@ -991,6 +1045,19 @@ class FixedPointOT(_BaseFixedPointOT):
         solve, keep that to about a tenth of ``max_iter`` (Mix3toMix10
         d = 8, 500 steps: 4.39 % forward without averaging, 21.4 % with
         ``0.999``, 4.40 % with ``1 − 10 / max_iter``).
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training the
+        fitted potential instead of a new one (scikit-learn's convention):
+        its weights are the starting point (no Gaussian start), the
+        standardisation of the first fit (``mean_source_``,
+        ``mean_target_``, ``scale_``) is kept, and ``max_iter`` more steps
+        run with a fresh optimizer and learning-rate schedule (lower
+        ``learning_rate_init`` to fine-tune). ``n_iter_``, ``loss_curve_``,
+        ``validation_scores_`` and the fixed-point records run on from the
+        previous fit's. The network (``hidden_layer_sizes``, ``activation``,
+        whether ``quadratic`` is ``"none"``) and the number of features must
+        be the fitted ones, else ``fit`` raises a ``ValueError``. Use it to
+        resume a fit stopped with Ctrl-C or to train longer.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it

@@ -35,6 +35,17 @@ def test_bad_labels_raise_at_fit(data, x_classes, match):
         )
 
 
+def test_warm_start_needs_the_fitted_classes(data):
+    X, Y, a, b = data
+    ot = ClassConditionalFixedPointOT(**TINY, warm_start=True)
+    ot.fit(X, Y, x_classes=a, y_classes=b)
+    ot.fit(X, Y, x_classes=a, y_classes=b)  # the same classes: continues
+    assert ot.n_iter_ == 2 * TINY["max_iter"]
+    with pytest.raises(ValueError, match=r"fitted map of classes \[0, 1\]; got"):
+        ot.fit(X, Y, x_classes=a + 1, y_classes=b + 1)
+    assert ot.classes_.tolist() == [0, 1]
+
+
 def test_failed_refit_keeps_the_fitted_model(data):
     """A refit whose labels are refused leaves classes_ and the model as
     they were (classes_ used to be replaced before the check failed)."""

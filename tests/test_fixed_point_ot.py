@@ -517,6 +517,55 @@ def test_fits_in_threads_match_serial_fits_and_leave_torch_state(data):
     assert torch.get_default_dtype() == torch.float32
 
 
+def test_warm_start_continues_the_fitted_potential(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY, early_stopping=False).fit(X, Y)
+    before, scale, mean = ot.transform(X), ot.scale_, ot.mean_source_
+    # a tiny learning rate keeps the continued weights where they were, also
+    # on other data (the first fit's units are kept) ...
+    frozen = dict(learning_rate_init=1e-12, warm_start=True)
+    ot.set_params(**frozen).fit(X + 5.0, 2.0 * Y)
+    np.testing.assert_allclose(ot.transform(X), before, atol=1e-5)
+    assert ot.scale_ == scale
+    np.testing.assert_array_equal(ot.mean_source_, mean)
+    # ... and the records run on
+    assert ot.n_iter_ == 2 * TINY["max_iter"]
+    assert len(ot.loss_curve_) == len(ot.fixed_point_n_evals_) == ot.n_iter_
+    # without warm_start the same call starts afresh
+    ot.set_params(warm_start=False).fit(X + 5.0, 2.0 * Y)
+    assert not np.allclose(ot.transform(X), before, atol=1e-2)
+    assert ot.n_iter_ == TINY["max_iter"]
+
+
+def test_warm_start_keeps_validation_records(data):
+    X, Y = data
+    ot = FixedPointOT(**TINY, warm_start=True).fit(X, Y)
+    scores = list(ot.validation_scores_)
+    ot.fit(X, Y)
+    assert ot.validation_scores_[: len(scores)] == scores
+    assert len(ot.validation_scores_) > len(scores)
+    assert ot.best_validation_score_ == max(ot.validation_scores_)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(hidden_layer_sizes=(16,)), "must stay as they were"),
+        (dict(activation="softplus"), "must stay as they were"),
+        (dict(quadratic="none"), "must stay as they were"),
+    ],
+)
+def test_warm_start_refuses_another_network_and_keeps_the_fit(data, change, match):
+    X, Y = data
+    ot = FixedPointOT(**TINY, warm_start=True).fit(X, Y)
+    before = ot.transform(X)
+    with pytest.raises(ValueError, match=match):
+        ot.set_params(**change).fit(X, Y)
+    np.testing.assert_array_equal(ot.transform(X), before)
+    with pytest.raises(ValueError, match="continues the fitted map of 3 features"):
+        FixedPointOT(**TINY, warm_start=True).fit(X, Y).fit(X[:, :2], Y[:, :2])
+
+
 def test_two_samples_are_enough():
     X = np.array([[0.0], [1.0]])
     with pytest.warns(UserWarning, match="fewer than two training rows"):
