@@ -263,7 +263,13 @@ feature_names_in_
             The fitted estimator.
         """
         self._validate_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            reset=not self._warm(),  # a warm start keeps the fitted features
+        )
         Y = self._validate_target(Y)
         x_classes = self._labels(x_classes, len(X), "x_classes", "fit")
         y_classes = self._labels(y_classes, len(Y), "y_classes", "fit")
@@ -275,7 +281,7 @@ feature_names_in_
                 "every class must appear in both samples: classes only in "
                 f"x_classes {only_x.tolist()}, only in y_classes {only_y.tolist()}"
             )
-        if self.warm_start and hasattr(self, "module_"):
+        if self._warm():
             if not np.array_equal(self.classes_, classes):
                 raise ValueError(
                     "warm_start=True continues the fitted map of classes "

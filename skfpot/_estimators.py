@@ -35,6 +35,7 @@ from skfpot._training import (
     ValidationBatches,
     WeightAverage,
     nearest_rows,
+    valid_losses,
 )
 from skfpot.core.losses import backward_map, forward_map
 from skfpot.core.potentials import ACTIVATIONS, MLPPotential
@@ -110,7 +111,7 @@ def _user_stacklevel() -> int:
     outside skfpot (the user's call, whichever public method led there)."""
     frame, level = sys._getframe(1), 1
     while frame is not None and (
-        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep)
         or frame.f_code.co_filename.endswith(_SET_OUTPUT_WRAPPER)
     ):
         frame, level = frame.f_back, level + 1
@@ -159,6 +160,18 @@ def _default_dtype(dtype):
         torch.set_default_dtype(old)
 
 
+def _architecture(module) -> tuple:
+    """What a potential's weights mean: a warm start needs the same."""
+    return (
+        module.n_features,
+        tuple(layer.out_features for layer in module.layers),
+        module.activation,
+        bool(module.quadratic),
+        module.n_classes,
+        module.conditioning,
+    )
+
+
 #: Fitted records that a warm start extends instead of replacing
 _ACCUMULATED = (
     "n_iter_",
@@ -172,6 +185,15 @@ _ACCUMULATED = (
 #: Seeding and module construction go through torch's process-wide random
 #: generator and default dtype; fits running in threads take turns there.
 _GLOBAL_TORCH_STATE = threading.RLock()
+
+
+def _new_global_lock() -> None:  # a forked child inherits no other thread
+    global _GLOBAL_TORCH_STATE
+    _GLOBAL_TORCH_STATE = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_global_lock)
 
 
 def _atomic_fit(fit):
@@ -315,6 +337,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return {}
 
     # ------------------------------------------------------------- validation
+    def _warm(self) -> bool:
+        """Whether this ``fit`` continues the fitted potential."""
+        return self.warm_start and hasattr(self, "module_")
+
     def _check_hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
         try:
@@ -404,11 +430,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        architecture = (sizes, self.activation, self.quadratic != "none")
-        architecture += tuple(sorted(self._module_kwargs().items()))
-        warm = self.warm_start and hasattr(self, "module_")
-        if warm:  # continue from the fitted potential, in its units
-            self._check_warm_start(X.shape[1], architecture)
+        warm = self._warm()
+        if warm:  # continue from the fitted potential, in its units (fit has
+            # checked the features against the fitted ones)
             before = {k: getattr(self, k) for k in _ACCUMULATED}
 
         # Exact reparametrisation: translate each sample (each class of each
@@ -416,12 +440,16 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # are equivariant under these, so only the conditioning changes.
         with np.errstate(over="ignore"):  # overflow is checked just below
             if not warm and x_classes is None:
-                self.mean_source_ = X.mean(axis=0)
-                self.mean_target_ = Y.mean(axis=0)
+                self.mean_source_ = X.mean(axis=0, dtype=np.float64)
+                self.mean_target_ = Y.mean(axis=0, dtype=np.float64)
             elif not warm:
                 k = range(int(x_classes.max()) + 1)
-                self.mean_source_ = np.stack([X[x_classes == i].mean(0) for i in k])
-                self.mean_target_ = np.stack([Y[y_classes == i].mean(0) for i in k])
+                self.mean_source_ = np.stack(
+                    [X[x_classes == i].mean(0, dtype=np.float64) for i in k]
+                )
+                self.mean_target_ = np.stack(
+                    [Y[y_classes == i].mean(0, dtype=np.float64) for i in k]
+                )
             ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
             ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
             var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
@@ -481,6 +509,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 with _default_dtype(torch.float32):
                     net.initialize()
             if warm:
+                if _architecture(net.module_) != _architecture(self.module_):
+                    raise ValueError(
+                        "warm_start=True continues the fitted network, so "
+                        "hidden_layer_sizes, activation, quadratic ('none' or "
+                        "not) and conditioning must stay as they were; use "
+                        "warm_start=False to fit a new map"
+                    )
                 net.module_.load_state_dict(self.module_.state_dict())
             elif self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
@@ -499,7 +534,6 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
         self.module_ = net.module_.cpu().eval()
-        self._architecture_ = architecture
         self.device_ = device
         self.history_ = net.history
         self.n_iter_ = monitor.step_
@@ -509,9 +543,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.second_start_switches_ = int(getattr(net, "second_start_switches_", 0))
         self.validation_scores_ = None
         if valid is not None:
-            self.validation_scores_ = [
-                -v for v in net.history[:, "valid_loss"] if v is not None
-            ]
+            self.validation_scores_ = [-v for v in valid_losses(net.history)]
         converged = self.fixed_point_converged_  # this call's steps
         if warm:  # the records run on from the previous fit's
             self.n_iter_ += before["n_iter_"]
@@ -523,9 +555,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 [before["fixed_point_converged_"], converged]
             )
             self.second_start_switches_ += before["second_start_switches_"]
-            if before["validation_scores_"] is not None:
-                self.validation_scores_ = before["validation_scores_"] + (
-                    self.validation_scores_ or []
+            if valid is not None and before["validation_scores_"] is not None:
+                self.validation_scores_ = (
+                    before["validation_scores_"] + self.validation_scores_
                 )
         self.best_validation_score_ = None
         if self.validation_scores_ is not None:
@@ -544,22 +576,6 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     stacklevel=_user_stacklevel(),
                 )
         return self
-
-    def _check_warm_start(self, n_features, architecture):
-        """A warm start needs the fitted network and feature count."""
-        fitted = self.mean_source_.shape[-1]
-        if n_features != fitted:
-            raise ValueError(
-                f"warm_start=True continues the fitted map of {fitted} features; "
-                f"got {n_features}. Use warm_start=False to fit a new map."
-            )
-        if architecture != getattr(self, "_architecture_", None):
-            raise ValueError(
-                "warm_start=True continues the fitted network, so "
-                "hidden_layer_sizes, activation, quadratic='none' or not"
-                + (" and conditioning" if len(architecture) > 3 else "")
-                + " must stay as they were; use warm_start=False to fit a new map"
-            )
 
     @staticmethod
     def _gaussian_init(module, train):
@@ -652,7 +668,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for i in range(0, len(A), _CHUNK):
             rows = slice(i, i + _CHUNK)
             c = None if classes is None else classes[rows]
-            total += float(((A[rows] - self._class_rows(means, c)) ** 2).sum())
+            dev = A[rows].astype(np.float64, copy=False) - self._class_rows(means, c)
+            total += float((dev**2).sum())
         return total
 
     def _make_net(self, sizes, device, train, valid, seed, bound, warm_rows):
@@ -1055,8 +1072,9 @@ class FixedPointOT(_BaseFixedPointOT):
         ``learning_rate_init`` to fine-tune). ``n_iter_``, ``loss_curve_``,
         ``validation_scores_`` and the fixed-point records run on from the
         previous fit's. The network (``hidden_layer_sizes``, ``activation``,
-        whether ``quadratic`` is ``"none"``) and the number of features must
-        be the fitted ones, else ``fit`` raises a ``ValueError``. Use it to
+        whether ``quadratic`` is ``"none"``) and the features (their number
+        and names) must be the fitted ones, else ``fit`` raises a
+        ``ValueError``. Use it to
         resume a fit stopped with Ctrl-C or to train longer.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
@@ -1227,7 +1245,13 @@ class FixedPointOT(_BaseFixedPointOT):
             The fitted estimator.
         """
         self._validate_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            reset=not self._warm(),  # a warm start keeps the fitted features
+        )
         Y = self._validate_target(Y)
         return self._fit(X, Y)
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import copy
 import math
 import re
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -39,6 +42,7 @@ __all__ = [
     "UnpairedData",
     "nearest_rows",
     "significantly_worse",
+    "valid_losses",
 ]
 
 
@@ -253,12 +257,38 @@ class PlainPrintLog(PrintLog):
 
 
 class TrainingDone(KeyboardInterrupt):
-    """Raised by a callback to end training normally.
+    """Raised by a callback to end training normally (skorch ends its
+    training loop on a ``KeyboardInterrupt``)."""
 
-    skorch ends its training loop on a ``KeyboardInterrupt``; this subclass
-    tells a planned end apart from the user's Ctrl-C
-    (:meth:`FixedPointNet.fit_loop`).
-    """
+
+@contextmanager
+def _recording_sigint(net):
+    """Set ``net.interrupted_`` when SIGINT (Ctrl-C) arrives, then let the
+    previous handler act as before (by default: raise ``KeyboardInterrupt``).
+    Signals reach the main thread only; elsewhere, or when SIGINT is ignored,
+    nothing is installed."""
+    net.interrupted_ = False
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
+        yield
+        return
+
+    def handler(signum, frame):
+        net.interrupted_ = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def valid_losses(history) -> list[float]:
+    """The held-out losses logged so far (none before the first evaluation)."""
+    return [row["valid_loss"] for row in history if row.get("valid_loss") is not None]
 
 
 class AnnealOnPlateau(Callback):
@@ -358,13 +388,15 @@ class AnnealOnPlateau(Callback):
             )
 
     def on_train_end(self, net, **kwargs):
-        valid = [v for v in net.history[:, "valid_loss"] if v is not None]
+        valid = valid_losses(net.history)
         self.restored_best_ = False
         if self.best_state_ is None:
             return
         # the last evaluation scored the final weights unless another
-        # callback (WeightAverage) has replaced them since: then compare
-        if not self.compare_always and valid[-1] <= self.best_ + self.threshold:
+        # callback (WeightAverage) has replaced them since, or Ctrl-C ended
+        # training between evaluations: then compare
+        unscored = self.compare_always or getattr(net, "interrupted_", False)
+        if not unscored and valid[-1] <= self.best_ + self.threshold:
             return
         last_state = copy.deepcopy(net.module_.state_dict())
         last = net.held_out_dual_values(self.valid)
@@ -565,28 +597,13 @@ class FixedPointNet(NeuralNet):
             for name, callback in super()._default_callbacks
         ]
 
-    def notify(self, method_name, **cb_kwargs):
-        """skorch's callback dispatch; a ``KeyboardInterrupt`` raised by a
-        callback (skorch's own ``EarlyStopping`` ends training that way) is a
-        planned end, not the user's Ctrl-C."""
-        try:
-            super().notify(method_name, **cb_kwargs)
-        except TrainingDone:
-            raise
-        except KeyboardInterrupt as exc:
-            raise TrainingDone from exc
-
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop; records whether it ended by the user's Ctrl-C
-        (``interrupted_``) rather than by a callback's planned end."""
-        self.interrupted_ = False
-        try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except TrainingDone:
-            return self
-        except KeyboardInterrupt:
-            self.interrupted_ = True
-            raise  # skorch's partial_fit ends training and keeps the weights
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, which ends training on any
+        ``KeyboardInterrupt`` and keeps the weights; ``interrupted_`` records
+        whether the user's Ctrl-C (SIGINT) ended it, rather than a callback's
+        planned end (ours, or skorch's ``EarlyStopping``, raise one too)."""
+        with _recording_sigint(self):
+            return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)

@@ -454,6 +454,10 @@ def test_invalid_hyperparameters(data, params, match, monkeypatch):
 
 def test_too_large_magnitudes_raise(data):
     X, Y = data
+    # float32 data near 1e19 standardise in float64 (their squares would not
+    # fit in float32)
+    big = FixedPointOT(**TINY).fit((X * 1e19).astype(np.float32), Y * 1e19)
+    assert np.isfinite(big.scale_) and big.scale_ > 1e18
     with pytest.raises(ValueError, match="too large in magnitude to standardise"):
         FixedPointOT(**TINY).fit(X * 1e200, Y * 1e200)
     ot = FixedPointOT(**TINY).fit(X, Y)
@@ -463,23 +467,39 @@ def test_too_large_magnitudes_raise(data):
         ot.inverse_transform(Y * 1e300)
 
 
-def test_keyboard_interrupt_keeps_the_weights_reached_and_warns(data, monkeypatch):
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("at_step", [5, 12])  # before / after the first evaluation
+@pytest.mark.parametrize("where", ["step", "callback"])
+def test_ctrl_c_keeps_the_weights_and_warns(
+    data, monkeypatch, early_stopping, at_step, where
+):
+    """SIGINT (what Ctrl-C sends) during a training step or a callback ends
+    training with the weights reached and a warning, with or without early
+    stopping, also before the first evaluation."""
+    import signal
+
     from skfpot import _training
 
-    X, Y = data
-    step = _training.FixedPointNet.train_step_single
     calls = []
+    step = _training.FixedPointNet.train_step_single
 
-    def interrupted(self, batch, **kwargs):
+    def train_step(self, batch, **kwargs):
         calls.append(1)
-        if len(calls) == 12:  # Ctrl-C during the 12th step
-            raise KeyboardInterrupt
+        if where == "step" and len(calls) == at_step:
+            signal.raise_signal(signal.SIGINT)
         return step(self, batch, **kwargs)
 
-    monkeypatch.setattr(_training.FixedPointNet, "train_step_single", interrupted)
-    with pytest.warns(UserWarning, match="Training interrupted by user after 11 of"):
-        ot = FixedPointOT(**{**TINY, "early_stopping": False}).fit(X, Y)
-    assert ot.n_iter_ == 11
+    class CtrlC(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and where == "callback" and len(calls) == at_step:
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(_training.FixedPointNet, "train_step_single", train_step)
+    X, Y = data
+    params = dict(TINY, early_stopping=early_stopping, callbacks=[("c", CtrlC())])
+    with pytest.warns(UserWarning, match="Training interrupted by user after"):
+        ot = FixedPointOT(**params).fit(X, Y)
+    assert ot.n_iter_ == (at_step - 1 if where == "step" else at_step)
     assert np.isfinite(ot.transform(X)).all()
 
 
@@ -537,6 +557,17 @@ def test_warm_start_continues_the_fitted_potential(data):
     assert ot.n_iter_ == TINY["max_iter"]
 
 
+def test_warm_start_checks_the_fitted_column_names(data):
+    pd = pytest.importorskip("pandas")
+    X, Y = data
+    dX, dY = (pd.DataFrame(A, columns=["a", "b", "c"]) for A in (X, Y))
+    ot = FixedPointOT(**TINY, warm_start=True).fit(dX, dY)
+    with pytest.raises(ValueError, match="feature names should match"):
+        ot.fit(dX[["b", "a", "c"]], dY[["b", "a", "c"]])
+    ot.fit(dX, dY)  # the same columns continue
+    assert ot.n_iter_ == 2 * TINY["max_iter"]
+
+
 def test_warm_start_keeps_validation_records(data):
     X, Y = data
     ot = FixedPointOT(**TINY, warm_start=True).fit(X, Y)
@@ -562,7 +593,7 @@ def test_warm_start_refuses_another_network_and_keeps_the_fit(data, change, matc
     with pytest.raises(ValueError, match=match):
         ot.set_params(**change).fit(X, Y)
     np.testing.assert_array_equal(ot.transform(X), before)
-    with pytest.raises(ValueError, match="continues the fitted map of 3 features"):
+    with pytest.raises(ValueError, match="is expecting 3 features"):
         FixedPointOT(**TINY, warm_start=True).fit(X, Y).fit(X[:, :2], Y[:, :2])
 
 
