@@ -126,11 +126,11 @@ def main() -> None:
         f"{'publ.':>6} {'steps':>6} {'fit s':>8} {'MiB':>6}  stopped"
     )
     for r in rows:
-        publ = r["published_mm"] if r["published_mm"] is not None else float("nan")
+        publ = "—" if r["published_mm"] is None else f"{r['published_mm']:.1f}"
         print(
             f"{r['n_features']:>4} {r['seed']:>4} {r['uvp_fwd']:>7.3f} "
             f"{r['uvp_inv']:>7.3f} {r['uvp_fwd_best']:>7.3f} "
-            f"{r['uvp_fwd_best_step']:>6} {publ:>6.1f} {r['n_steps']:>6} "
+            f"{r['uvp_fwd_best_step']:>6} {publ:>6} {r['n_steps']:>6} "
             f"{r['fit_seconds']:>8.1f} {r['peak_rss_mib']:>6.0f}  {r['stopped_by']}"
         )
     if len(rows) > 1:
