@@ -471,7 +471,7 @@ def _detail(row: dict) -> str:
 
 
 HEADER = (
-    f"{'method':<30} {'problem':<12} {'d':>3} {'n':>8} {'fwd %':>8} {'inv %':>8} "
+    f"{'method':<56} {'problem':<12} {'d':>3} {'n':>8} {'fwd %':>8} {'inv %':>8} "
     f"{'fit s':>8} {'peak MiB':>9} {'detail':>10}  status"
 )
 
@@ -479,7 +479,7 @@ HEADER = (
 def print_row(row: dict) -> None:
     """One line of the results table."""
     print(
-        f"{row['method']:<30} {row['benchmark']:<12} {row['n_features']:>3} "
+        f"{row['method']:<56} {row['benchmark']:<12} {row['n_features']:>3} "
         f"{row['n_samples']:>8} {_fmt(row['uvp_fwd'], 8, 3)} "
         f"{_fmt(row['uvp_inv'], 8, 3)} {_fmt(row['fit_seconds'], 8, 2)} "
         f"{_fmt(row['peak_extra_mib'], 9, 1)} {_detail(row):>10}  {row['status']}",
