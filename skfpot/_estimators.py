@@ -172,16 +172,6 @@ def _architecture(module) -> tuple:
     )
 
 
-#: Fitted records that a warm start extends instead of replacing
-_ACCUMULATED = (
-    "n_iter_",
-    "loss_curve_",
-    "fixed_point_n_evals_",
-    "fixed_point_converged_",
-    "second_start_switches_",
-    "validation_scores_",
-)
-
 #: Seeding and module construction go through torch's process-wide random
 #: generator and default dtype; fits running in threads take turns there.
 _GLOBAL_TORCH_STATE = threading.RLock()
@@ -430,26 +420,18 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        # a warm start continues the fitted potential in its units (fit has
+        # checked the features against the fitted ones); its records run on
         warm = self._warm()
-        if warm:  # continue from the fitted potential, in its units (fit has
-            # checked the features against the fitted ones)
-            before = {k: getattr(self, k) for k in _ACCUMULATED}
+        before = dict(vars(self)) if warm else None
 
         # Exact reparametrisation: translate each sample (each class of each
         # sample) to mean zero and scale all by one common factor; optimal maps
         # are equivariant under these, so only the conditioning changes.
         with np.errstate(over="ignore"):  # overflow is checked just below
-            if not warm and x_classes is None:
-                self.mean_source_ = X.mean(axis=0, dtype=np.float64)
-                self.mean_target_ = Y.mean(axis=0, dtype=np.float64)
-            elif not warm:
-                k = range(int(x_classes.max()) + 1)
-                self.mean_source_ = np.stack(
-                    [X[x_classes == i].mean(0, dtype=np.float64) for i in k]
-                )
-                self.mean_target_ = np.stack(
-                    [Y[y_classes == i].mean(0, dtype=np.float64) for i in k]
-                )
+            if not warm:
+                self.mean_source_ = self._sample_means(X, x_classes)
+                self.mean_target_ = self._sample_means(Y, y_classes)
             ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
             ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
             var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
@@ -661,6 +643,14 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # at least one row on each side (n >= 2 was checked)
         n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
         return order, min(n_valid, n - 1)
+
+    @staticmethod
+    def _sample_means(A, classes) -> np.ndarray:
+        """The mean of ``A`` (one row per class code), accumulated in float64."""
+        if classes is None:
+            return A.mean(axis=0, dtype=np.float64)
+        k = range(int(classes.max()) + 1)
+        return np.stack([A[classes == i].mean(0, dtype=np.float64) for i in k])
 
     def _centred_ssq(self, A, means, classes) -> float:
         """Sum of squared deviations from the (class) means, in chunks."""

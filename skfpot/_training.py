@@ -256,11 +256,6 @@ class PlainPrintLog(PrintLog):
         return text
 
 
-class TrainingDone(KeyboardInterrupt):
-    """Raised by a callback to end training normally (skorch ends its
-    training loop on a ``KeyboardInterrupt``)."""
-
-
 @contextmanager
 def _recording_sigint(net):
     """Set ``net.interrupted_`` when SIGINT (Ctrl-C) arrives, then let the
@@ -366,7 +361,7 @@ class AnnealOnPlateau(Callback):
                 printer = dict(net.callbacks_).get("print_log")
                 if printer is not None and net.verbose:
                     printer.on_epoch_end(net)
-                raise TrainingDone
+                raise KeyboardInterrupt  # how a callback ends skorch's loop
             return
         if score < self.reference_ - self.threshold:
             self.reference_, self.wait_ = score, 0
