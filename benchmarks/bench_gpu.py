@@ -12,7 +12,7 @@ copy to fetch from a remote machine; ``--no-save`` skips the results file):
    ``device="auto"`` must pick CUDA.
 2. **timing**: the same fixed-step fits (``early_stopping=False``, the same
    seed and data, n = m = 2**17) on CUDA and on the CPU of the same machine
-   (all its cores), per problem, dimension and batch size; the ratio
+   (all its cores), per problem (``--problems``) and batch size; the ratio
    CPU / GPU of fit times, each the median of ``--repeats`` fits.
 3. **full**: whole fits on CUDA with the settings of the CPU
    tables in ``docs/benchmarks.md`` (Gaussian d = 64 defaults; Mix3toMix10
@@ -122,7 +122,7 @@ def check(args) -> dict:
 
 
 def timing(args, emit) -> None:
-    for name, d in [("gaussian", 64), ("mix3tomix10", 16)]:
+    for name, d in args.problems:
         X, Y, X_test, Y_test = problem_data(name, d, args.n, 0)
         for batch in args.batch_sizes:
             row = {"part": "timing", "problem": name, "d": d, "batch_size": batch}
@@ -145,6 +145,15 @@ def timing(args, emit) -> None:
             row["steps"] = args.steps
             row["cpu_over_gpu"] = row["cpu_seconds"] / row["cuda_seconds"]
             emit(row)
+
+
+def problem_spec(text: str) -> tuple[str, int]:
+    name, _, d = text.partition(":")
+    if name not in ("gaussian", "mix3tomix10") or not d.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected gaussian:D or mix3tomix10:D, got {text!r}"
+        )
+    return name, int(d)
 
 
 def full(args, emit) -> None:
@@ -177,6 +186,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument(
+        "--problems",
+        type=problem_spec,
+        nargs="+",
+        default=[("gaussian", 64), ("mix3tomix10", 16)],
+        metavar="NAME:D",
+        help="timing part: problems as gaussian:D or mix3tomix10:D "
+        "(default: gaussian:64 mix3tomix10:16)",
+    )
     parser.add_argument(
         "--parts",
         nargs="+",
