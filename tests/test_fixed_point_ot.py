@@ -1003,7 +1003,9 @@ class _RecordEMA(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
             return
-        state = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        state = {
+            k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()
+        }
         if self.average is None:
             self.average = state
         else:
