@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -109,9 +111,14 @@ def per_call(d: int, rows=(256, 181, 97, 40, 7), repeats: int = 7) -> None:
 
 
 def run(mode: str, d: int, steps: int, seed: int) -> dict:
+    """One fit in a fresh interpreter with an empty, private inductor cache
+    (removed afterwards): every compiled run pays its whole compilation, and
+    nothing is left in ``/tmp``."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode]
     cmd += ["--d", str(d), "--steps", str(steps), "--seed", str(seed)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="skfpot-inductor-") as cache:
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -461,8 +461,8 @@ def _fmt(value, width: int, decimals: int) -> str:
 
 def _detail(row: dict) -> str:
     """A short solver detail for the table (iterations, optimality gap)."""
-    if "sinkhorn_niter" in row:
-        return f"it={row['sinkhorn_niter']}"
+    if "sinkhorn_niter" in row:  # POT's log["niter"] is the last 0-based index
+        return f"it={row['sinkhorn_niter'] + 1}"
     if "emd_duality_gap_rel" in row:
         return f"gap={row['emd_duality_gap_rel']:.0e}"
     if "n_iter" in row:
