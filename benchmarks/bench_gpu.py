@@ -44,23 +44,18 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_gaussian  # noqa: E402
+import bench_mix3tomix10  # noqa: E402
 from _common import _jsonable, append_rows, machine  # noqa: E402
 
 from skfpot import FixedPointOT  # noqa: E402
-from skfpot.datasets import load_mix3tomix10, make_gaussian_pair  # noqa: E402
 from skfpot.metrics import l2_uvp  # noqa: E402
-
-N_TEST = 4096
 
 
 def problem_data(name: str, d: int, n: int, seed: int):
-    if name == "gaussian":
-        problem = make_gaussian_pair(d, random_state=seed)
-    else:
-        problem = load_mix3tomix10(d)
-    X, Y = problem.sample(n, random_state=1000 + seed)
-    X_test = problem.sample_source(N_TEST, random_state=2000 + seed)
-    return X, Y, X_test, problem.forward_map(X_test)
+    """The data of the CPU benchmarks for ``(d, seed)``."""
+    draw = bench_gaussian.draw if name == "gaussian" else bench_mix3tomix10.draw
+    return draw(d, seed, n)
 
 
 def timed_fit(X, Y, params: dict) -> tuple[FixedPointOT, float]:

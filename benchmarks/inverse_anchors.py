@@ -1,16 +1,16 @@
 """What ``inverse_anchors`` buys on Mix3toMix10: the backward map's second start.
 
 Fits FixedPointOT once (defaults, or ``--param`` overrides) on the
-Mix3toMix10 pair of ``bench_mix3tomix10.py`` (same samples and test points
-for a seed), then maps the 4,096 test targets back twice from the same
-model: with the kept anchors (the fitted model) and with one start only
-(``anchors_`` set to None, which is what ``inverse_anchors=0`` gives: the
-anchors are used after training only). Prints both inverse L2-UVPs, the
-share of the single-start squared error carried by its worst 1 % of points,
-how many of its 10 worst points reach a lower inner objective when their
-solve starts at the true preimage (so the single start had stopped in a
-worse basin), and the ``inverse_transform`` time of both (median of
-``--repeats``). Nothing is saved::
+Mix3toMix10 pair of ``bench_mix3tomix10.py`` (its ``draw``: the same samples
+and test points for a seed), then maps the 4,096 test targets back twice
+from the same model: with the kept anchors (the fitted model) and with one
+start only (``anchors_`` set to None, which is what ``inverse_anchors=0``
+gives: the anchors are used after training only). Prints both inverse
+L2-UVPs, the share of the single-start squared error carried by its worst
+1 % of points, how many of its 10 worst points reach a lower inner objective
+when their solve starts at the true preimage (so the single start had
+stopped in a worse basin), and the ``inverse_transform`` time of both
+(median of ``--repeats``). Nothing is saved::
 
     python benchmarks/inverse_anchors.py --dims 4 --seed 0
 """
@@ -22,11 +22,11 @@ import time
 
 import numpy as np
 import torch
-from _common import machine, parse_params
+from _common import Timer, machine, parse_params
+from bench_mix3tomix10 import draw
 
 from skfpot import FixedPointOT
 from skfpot.core import backward_map
-from skfpot.datasets import load_mix3tomix10
 from skfpot.metrics import l2_uvp
 
 
@@ -40,14 +40,9 @@ def _timed(fn, arg, repeats):
 
 
 def run(d: int, seed: int, n: int, repeats: int, params: dict) -> str:
-    problem = load_mix3tomix10(d)
-    X, Y = problem.sample(n, random_state=1000 + seed)
-    X_test = problem.sample_source(4096, random_state=2000 + seed)
-    Y_test = problem.forward_map(X_test)
-
-    tic = time.perf_counter()
-    ot = FixedPointOT(**{"random_state": seed, **params}).fit(X, Y)
-    fit_s = time.perf_counter() - tic
+    X, Y, X_test, Y_test = draw(d, seed, n)
+    with Timer() as fit:
+        ot = FixedPointOT(**{"random_state": seed, **params}).fit(X, Y)
     if ot.anchors_ is None:
         raise SystemExit("the model keeps no anchors (inverse_anchors=0)")
 
@@ -71,7 +66,7 @@ def run(d: int, seed: int, n: int, repeats: int, params: dict) -> str:
     deeper = int(((true.value < own.value - 1e-6) & true.converged).sum())
 
     return (
-        f"{d:>3} {ot.n_iter_:>6} {fit_s:>6.0f} "
+        f"{d:>3} {ot.n_iter_:>6} {fit.seconds:>6.0f} "
         f"{l2_uvp(X_test, X_anch):>14.3f} {l2_uvp(X_test, X_one):>12.3f} "
         f"{share:>15.0%} {deeper:>9} /10 {t_anch:>10.2f} {t_one:>8.2f}"
     )
