@@ -169,6 +169,23 @@ def test_deterministic_and_rng_untouched(data):
     assert not np.allclose(a, c)
 
 
+def test_fit_leaves_other_devices_generators_alone(data, monkeypatch):
+    # fork_rng restores the CPU generator (and the CUDA device in use) only,
+    # so fit must not seed the others, as torch.manual_seed would
+    calls = []
+    for module, name in [
+        (torch.cuda, "manual_seed_all"),
+        (torch.cuda, "manual_seed"),
+        (torch.mps, "manual_seed"),
+        (torch.xpu, "manual_seed_all"),
+        (torch.mtia, "manual_seed_all"),
+    ]:
+        monkeypatch.setattr(module, name, lambda *a, n=name, **k: calls.append(n))
+    X, Y = data
+    FixedPointOT(**{**TINY, "device": "cpu"}).fit(X, Y)
+    assert calls == []
+
+
 def test_refit_on_new_data(data):
     X, Y = data
     ot = FixedPointOT(**TINY).fit(X, Y)
