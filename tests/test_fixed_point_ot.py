@@ -621,6 +621,44 @@ def test_two_samples_are_enough():
     assert ot.transform(X).shape == (2, 1)
 
 
+def test_gaussian_start_keeps_features_of_small_scale():
+    # one feature with 1e-4 of the other's variance; the Gaussian start (one
+    # step at a negligible rate) must still be the closed-form map there
+    rng = np.random.default_rng(0)
+    D = np.diag([1.0, 0.01])
+    X = rng.normal(size=(2000, 2)) @ D
+    Y = (rng.normal(size=(2000, 2)) @ np.diag([2.0, 3.0]) + 1) @ D
+    start = FixedPointOT(
+        hidden_layer_sizes=(8,),
+        max_iter=1,
+        learning_rate_init=1e-12,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X, Y)
+    Z = start.transform(X)
+    truth = (X @ np.linalg.inv(D) @ np.diag([2.0, 3.0]) + 1) @ D
+    rel = np.sqrt(((Z - truth) ** 2).mean(0)) / truth.std(0)
+    assert rel.max() < 0.06, rel  # sampling error; a ridge of 1e-3: 0.26
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("side", ["X", "Y"])
+def test_identical_rows_warn(side):
+    A = np.full((50, 2), 0.1)  # a mean that float64 does not hit exactly
+    B = np.random.default_rng(0).normal(size=(50, 2))
+    X, Y = (A, B) if side == "X" else (B, A)
+    what = "transform" if side == "X" else "inverse_transform"
+    with pytest.warns(UserWarning, match=f"all rows of {side} are identical: .*{what}"):
+        ot = FixedPointOT(**TINY).fit(X, Y)
+    assert np.isfinite(ot.transform(X)).all()
+    assert np.isfinite(ot.inverse_transform(Y)).all()
+    spread = 1e-6 * np.arange(50)[:, None]  # tiny but real: no such warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**TINY).fit(X + spread, Y + spread)
+    assert not [w for w in caught if "identical" in str(w.message)]
+
+
 def test_user_callbacks_see_every_step(data):
     from skorch.callbacks import Callback
 
