@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skfpot._estimators import _atomic_fit, _BaseFixedPointOT
+from skfpot._estimators import _atomic_fit, _BaseFixedPointOT, _user_stacklevel
 
 __all__ = ["ClassConditionalFixedPointOT"]
 
@@ -184,8 +187,17 @@ feature_names_in_
                 f"request it with set_{method}_request({name}=True) and pass "
                 f"{name}=... to the Pipeline's method"
             )
+        shape = np.shape(labels)
+        if len(shape) == 2 and shape[1] == 1:  # scikit-learn's warning would
+            warnings.warn(  # name y and point inside skfpot
+                f"A column-vector {name} was passed when a 1d array was "
+                f"expected. Please change the shape of {name} to (n_samples,), "
+                "for example using ravel().",
+                DataConversionWarning,
+                stacklevel=_user_stacklevel(),
+            )
         try:
-            labels = column_or_1d(labels, warn=True)
+            labels = column_or_1d(labels)
         except ValueError as exc:  # scikit-learn's message calls every array y
             message = str(exc).replace("y should", f"{name} should", 1)
             raise ValueError(message) from None

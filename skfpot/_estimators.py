@@ -390,6 +390,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "subclasses of skorch.callbacks.Callback) or (name, callback) "
                 f"pairs with a str name; got {item!r}"
             )
+        for item in self.callbacks or []:
+            cb = item[1] if isinstance(item, tuple) else item
+            monitor = getattr(cb, "monitor", None)  # EarlyStopping, Checkpoint
+            if (
+                not self.early_stopping
+                and isinstance(monitor, str)
+                and monitor.startswith("valid")
+            ):
+                raise ValueError(
+                    f"callback {type(cb).__name__} monitors {monitor!r}, which "
+                    "is recorded only on held-out rows: set early_stopping=True "
+                    "(it holds out validation_fraction of each sample and "
+                    "records valid_loss, the negative held-out dual) or monitor "
+                    "'train_loss'"
+                )
 
     def _validate_target(self, Y, name="Y") -> np.ndarray:
         if Y is None:
@@ -401,7 +416,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__}.fit expects the target sample {name} as a "
                 "2-D array of shape (m_samples, n_features), unpaired with X; got "
-                "a 1-D array. In a Pipeline, whose fit passes labels as y, fit "
+                "a 1-D array (with one feature, pass Y.reshape(-1, 1)). In a "
+                "Pipeline, whose fit passes labels as y, fit "
                 "the map on the two samples first and wrap it in "
                 "sklearn.frozen.FrozenEstimator (user guide, 'Domain adaptation')"
             )
@@ -532,6 +548,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 self._recover(net, exc)
         self._keep_anchors(net.module_, train)
         monitor = dict(net.callbacks_)["monitor"]
+        collapse = getattr(
+            dict(net.callbacks_).get("early_stopping"), "restored_start_", None
+        )
+        if collapse is not None:
+            warnings.warn(
+                f"training made the map worse: the held-out dual fell from "
+                f"{collapse[0]:.4g} at the start to {collapse[1]:.4g}, so the "
+                "model keeps the starting weights (with quadratic='gaussian', "
+                "the closed-form map between Gaussian fits of the samples). "
+                "Lower learning_rate_init.",
+                ConvergenceWarning,
+                stacklevel=_user_stacklevel(),
+            )
         if getattr(net, "interrupted_", False):  # scikit-learn's MLP does the same
             warnings.warn(
                 f"Training interrupted by user after {monitor.step_} of "
@@ -782,9 +811,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         monitor = dict(net.callbacks_)["monitor"]
         if monitor.last_good_ is None:
             raise TrainingDivergedError(
-                f"{exc} before any evaluation interval completed, so there are no "
-                "good weights to restore. Lower learning_rate_init or raise "
-                "fixed_point_max_iter.",
+                f"{exc} before any evaluation interval's weights had been "
+                "trained on without diverging, so there are no good weights to "
+                "restore. Lower learning_rate_init or raise fixed_point_max_iter.",
                 exc.step,
             ) from exc
         net.module_.load_state_dict(monitor.last_good_)
@@ -1159,7 +1188,8 @@ class FixedPointOT(_BaseFixedPointOT):
         When positive, print a progress bar over each ``eval_interval``
         training steps and a log line per evaluation (skorch's table: its
         ``epoch`` column counts evaluation intervals, not passes over the
-        data).
+        data; ``train_loss`` and ``valid_loss`` are the negative dual, which
+        training minimises, so ``valid_loss`` is ``-validation_scores_``).
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (instances or subclasses of
         :class:`skorch.callbacks.Callback`, or ``(name, callback)`` pairs;

@@ -343,10 +343,18 @@ class AnnealOnPlateau(Callback):
     def initialize(self):
         self.best_ = math.inf
         self.best_state_ = None
+        self.start_state_ = self.start_values_ = None
         self.reference_ = math.inf
         self.wait_ = 0
         self.annealing_from_ = None
+        self.pending_message_ = None
         return self
+
+    def on_train_begin(self, net, **kwargs):
+        # the weights training starts from (the Gaussian start), for the
+        # final check against a collapse
+        self.start_state_ = copy.deepcopy(net.module_.state_dict())
+        self.start_values_ = net.held_out_dual_values(self.valid)
 
     def on_epoch_end(self, net, **kwargs):
         batches = net.train_iterator_
@@ -356,12 +364,11 @@ class AnnealOnPlateau(Callback):
             self.best_state_ = copy.deepcopy(net.module_.state_dict())
         if self.annealing_from_ is not None:
             if batches.remaining == 0:
-                # the log printer runs after every other callback: print the
-                # last evaluation before ending the loop
-                printer = dict(net.callbacks_).get("print_log")
-                if printer is not None and net.verbose:
-                    printer.on_epoch_end(net)
-                raise KeyboardInterrupt  # how a callback ends skorch's loop
+                # a callback ends skorch's loop by raising, which skips the
+                # callbacks after this one (the user's, the log printer):
+                # let them see this last evaluation first
+                self._notify_later_callbacks(net, **kwargs)
+                raise KeyboardInterrupt
             return
         if score < self.reference_ - self.threshold:
             self.reference_, self.wait_ = score, 0
@@ -374,15 +381,44 @@ class AnnealOnPlateau(Callback):
         net.module_.load_state_dict(self.best_state_)
         self.schedule.anneal(length)
         batches.remaining = length
-        if self.sink is not None and net.verbose:
-            self.sink(
+        if self.sink is not None and net.verbose:  # after this evaluation's row
+            self.pending_message_ = (
                 f"Validation dual without improvement for {self.patience} "
                 f"evaluations at step {self.schedule.step_}: back to the best "
                 f"weights, annealing the learning rate to zero over the last "
                 f"{length} steps."
             )
 
+    def on_epoch_begin(self, net, **kwargs):
+        if self.pending_message_ is not None:
+            self.sink(self.pending_message_)
+            self.pending_message_ = None
+
+    def _notify_later_callbacks(self, net, **kwargs):
+        mine = next(i for i, (_, cb) in enumerate(net.callbacks_) if cb is self)
+        for _, callback in net.callbacks_[mine + 1 :]:
+            callback.on_epoch_end(net, **kwargs)  # PrintLog heeds net.verbose
+
     def on_train_end(self, net, **kwargs):
+        self._keep_best_or_last(net)
+        self._check_against_start(net)
+
+    def _check_against_start(self, net):
+        """Go back to the start when the kept weights are far worse on the
+        held-out rows (by more than a quarter of the start's dual): training
+        collapsed (a learning rate far too large) rather than learned."""
+        self.restored_start_ = None  # or the held-out duals (start, kept)
+        if self.start_values_ is None or not valid_losses(net.history):
+            return
+        start_dual = -sum(float((v * w).sum()) for v, w in self.start_values_)
+        kept = net.held_out_dual_values(self.valid)
+        margin = 0.25 * abs(start_dual) + self.threshold
+        if significantly_worse(kept, self.start_values_, threshold=margin, z=self.z):
+            kept_dual = -sum(float((v * w).sum()) for v, w in kept)
+            net.module_.load_state_dict(self.start_state_)
+            self.restored_start_ = (start_dual, kept_dual)
+
+    def _keep_best_or_last(self, net):
         valid = valid_losses(net.history)
         self.restored_best_ = False
         if self.best_state_ is None:
@@ -471,9 +507,10 @@ def significantly_worse(last, best, *, threshold: float, z: float) -> bool:
 class TrainingDivergedError(RuntimeError):
     """Raised by ``fit`` when training diverged before any good weights existed.
 
-    The training dual became non-finite or exceeded its upper bound before the
-    first evaluation interval ended; later divergence restores the last good
-    weights with a ``ConvergenceWarning`` instead. ``step`` is the optimizer
+    The training dual became non-finite, exceeded its upper bound or
+    collapsed far below zero before any evaluation interval's weights had
+    been trained on without diverging; later divergence restores the last
+    good weights with a ``ConvergenceWarning`` instead. ``step`` is the optimizer
     step at which it happened.
 
     Examples
@@ -490,11 +527,19 @@ class TrainingDivergedError(RuntimeError):
 
 
 class TrainingMonitor(Callback):
-    """Fixed-point diagnostics, divergence detection and a last-good snapshot.
+    """Fixed-point diagnostics, divergence detection and a last-good snapshot
+    (the weights at the end of an evaluation interval, once the next step's
+    loss, which they produced, is sane).
 
     ``bound`` is an upper bound on the dual (½E|X − Y|² under the independent
     coupling, from the data): an exact c-transform can never exceed it, so a
-    batch dual above ``10 × bound`` means the solver is being exploited.
+    batch dual above ``10 × bound`` means the solver is being exploited. The
+    zero potential's dual is 0 and the optimum's is ½W₂² ≥ 0, so a median
+    batch dual over an evaluation interval more than ``10 × bound`` below
+    both 0 and the first step's means the potential has collapsed (steps far
+    too large); single batches may dip that low and recover on degenerate
+    samples (a nearly constant Y), and on those the start's dual can be far
+    below 0 already.
     """
 
     def __init__(self, bound: float):
@@ -504,6 +549,7 @@ class TrainingMonitor(Callback):
         self.step_ = 0
         self.last_good_ = None
         self.last_good_step_ = None
+        self.pending_ = self.previous_good_ = None
         self.evals_ = []
         self.converged_ = []
         self.losses_ = []
@@ -527,15 +573,37 @@ class TrainingMonitor(Callback):
                 f"below {self.bound:.4g})",
                 self.step_,
             )
+        # a step's loss judges the weights it started from: the snapshot
+        # taken before this step is good only now
+        if self.pending_ is not None:
+            self.previous_good_ = (self.last_good_, self.last_good_step_)
+            self.last_good_, self.last_good_step_ = self.pending_
+            self.pending_ = None
 
     def on_epoch_end(self, net, **kwargs):
         h = net.history
         recent = slice(self.epoch_start_, None)
         h.record("fp_evals", float(np.mean(self.evals_[recent])))
         h.record("fp_converged", float(np.mean(self.converged_[recent])))
+        duals = [-v for v in self.losses_[recent]]
+        typical = float(np.median(duals)) if duals else 0.0
+        first = -self.losses_[0] if self.losses_ else 0.0
+        floor = min(first, 0.0) - 10.0 * self.bound
+        if typical < floor:  # the median: a passing dip is no collapse
+            # this interval's losses judged the weights it started from, the
+            # snapshot promoted at its first step: fall back to the one before
+            if self.previous_good_ is not None:
+                self.last_good_, self.last_good_step_ = self.previous_good_
+            raise TrainingDivergedError(
+                f"training diverged by optimizer step {self.step_}: the median "
+                f"dual objective of the last {len(duals)} steps fell to "
+                f"{typical:.4g}, from {first:.4g} at the first step (the zero "
+                f"potential's is 0, an optimal one's ½W₂² ≥ 0, the data's "
+                f"½E|X − Y|² {self.bound:.4g})",
+                self.step_,
+            )
         if all(math.isfinite(v) for v in self.losses_[recent]):
-            self.last_good_ = copy.deepcopy(net.module_.state_dict())
-            self.last_good_step_ = self.step_
+            self.pending_ = (copy.deepcopy(net.module_.state_dict()), self.step_)
 
 
 #: Storage type of the warm-start cache: a starting point needs no more than

@@ -35,6 +35,19 @@ def test_bad_labels_raise_at_fit(data, x_classes, match):
         )
 
 
+def test_column_vector_labels_warn_at_the_callers_line(data):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, Y, a, b = data
+    with pytest.warns(DataConversionWarning, match="column-vector y_classes") as rec:
+        ot = ClassConditionalFixedPointOT(**TINY).fit(
+            X, Y, x_classes=a, y_classes=b[:, None]
+        )
+    assert {w.filename for w in rec} == {__file__}
+    with pytest.warns(DataConversionWarning, match="column-vector classes"):
+        ot.transform(X, classes=a[:, None])
+
+
 def test_warm_start_needs_the_fitted_classes(data):
     X, Y, a, b = data
     ot = ClassConditionalFixedPointOT(**TINY, warm_start=True)

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skorch.callbacks import Callback
 
+import skfpot
 from skfpot import FixedPointOT
 from skfpot.datasets import make_gaussian_pair
 from skfpot.metrics import l2_uvp
@@ -365,6 +366,44 @@ def test_divergence_is_caught(data):
     assert ot.n_iter_ < 400
 
 
+@pytest.mark.parametrize("eval_interval", [100, 1])
+def test_collapsed_dual_is_caught(eval_interval):
+    # a learning rate far too large sends the dual far below 0 (the zero
+    # potential's) while every solve converges: no silent garbage map
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 2)), 2 * rng.normal(size=(200, 2)) + 3
+    ot = FixedPointOT(
+        hidden_layer_sizes=(16, 16),
+        learning_rate_init=10.0,
+        max_iter=100,
+        eval_interval=eval_interval,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ot.fit(X, Y)
+        except skfpot.TrainingDivergedError as exc:
+            assert "fell to" in str(exc)
+            return
+    # restored to the last good weights, with a warning
+    assert any("fell to" in str(w.message) for w in caught)
+    assert np.abs(ot.transform(X)).max() < 50
+
+
+def test_training_worse_than_its_start_keeps_the_start():
+    # too large a rate that neither blows up nor collapses within an interval:
+    # the held-out dual ends far below the start's, so the start is kept
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 2)), 2 * rng.normal(size=(200, 2)) + 3
+    params = dict(hidden_layer_sizes=(16, 16), max_iter=100, eval_interval=50)
+    start = FixedPointOT(**params, learning_rate_init=1e-12, random_state=0).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match="training made the map worse"):
+        ot = FixedPointOT(**params, learning_rate_init=1.0, random_state=0).fit(X, Y)
+    np.testing.assert_allclose(ot.transform(X), start.transform(X), atol=1e-5)
+    assert ot.validation_scores_[-1] < 0 < start.validation_scores_[-1]
+
+
 # ------------------------------------------------------------------ bad input
 def test_not_fitted(data):
     X, _ = data
@@ -678,6 +717,51 @@ def test_user_callbacks_see_every_step(data):
     assert counter.steps_ == ot.n_iter_ == TINY["max_iter"]
     # a Callback class is accepted too (skorch initialises it)
     FixedPointOT(**{**TINY, "callbacks": [CountSteps]}).fit(X, Y)
+
+
+def test_callbacks_monitoring_held_out_scores_need_early_stopping(data):
+    from skorch.callbacks import EarlyStopping
+
+    X, Y = data
+    stop = EarlyStopping(patience=2)  # monitors valid_loss
+    no_split = {**TINY, "early_stopping": False, "callbacks": [stop]}
+    with pytest.raises(ValueError, match="monitors 'valid_loss'.*early_stopping=True"):
+        FixedPointOT(**no_split).fit(X, Y)
+    FixedPointOT(**{**TINY, "callbacks": [stop]}).fit(X, Y)  # held-out rows
+    train = EarlyStopping(monitor="train_loss", patience=2)
+    FixedPointOT(**{**no_split, "callbacks": [train]}).fit(X, Y)
+
+
+def test_user_callbacks_see_the_last_evaluation_of_an_annealed_stop(data, capsys):
+    class CountEvaluations(Callback):
+        def initialize(self):
+            self.evaluations_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.evaluations_ += 1
+
+    X, Y = data
+    counter = CountEvaluations()
+    ot = FixedPointOT(
+        hidden_layer_sizes=(16, 16),
+        max_iter=300,
+        eval_interval=20,
+        n_iter_no_change=2,
+        random_state=0,
+        verbose=1,
+        callbacks=[("count", counter)],
+    ).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "annealing the learning rate" in out  # the plateau ended training
+    assert ot.n_iter_ < 300
+    assert counter.evaluations_ == len(ot.history_)
+    # the plateau message follows the table row of the evaluation behind it
+    lines = [line for line in out.splitlines() if line.strip()]
+    at = next(i for i, line in enumerate(lines) if "without improvement" in line)
+    step = int(re.search(r"at step (\d+)", lines[at]).group(1))
+    epoch = step // 20
+    assert re.match(rf"\s*{epoch}\s", lines[at - 1]), lines[at - 1 : at + 1]
 
 
 def test_warm_start_cache_saves_solver_work(gaussian4):
