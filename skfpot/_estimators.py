@@ -761,6 +761,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                         ),
                         valid=valid,
                         compare_always=averaged,
+                        start_margin=0.25 * bound,
                     ),
                 )
             )
