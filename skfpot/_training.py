@@ -407,37 +407,39 @@ class AnnealOnPlateau(Callback):
             callback.on_epoch_end(net, **kwargs)  # PrintLog heeds net.verbose
 
     def on_train_end(self, net, **kwargs):
-        self._keep_best_or_last(net)
-        self._check_against_start(net)
+        kept = self._keep_best_or_last(net)
+        self._check_against_start(net, kept)
 
-    def _check_against_start(self, net):
+    def _check_against_start(self, net, kept=None):
         """Go back to the start when the kept weights are worse on the
         held-out rows by more than ``start_margin`` (the estimator passes a
         quarter of the data's ½E|X − Y|², the scale of the problem, not of
         the dual, which is near 0 for nearby samples): training collapsed (a
-        learning rate far too large) rather than learned."""
+        learning rate far too large) rather than learned. ``kept``: the kept
+        weights' held-out values when already computed."""
         self.restored_start_ = None  # or the held-out duals (start, kept)
         if self.start_values_ is None or not valid_losses(net.history):
             return
-        start_dual = -sum(float((v * w).sum()) for v, w in self.start_values_)
-        kept = net.held_out_dual_values(self.valid)
+        if kept is None:
+            kept = net.held_out_dual_values(self.valid)
         margin = self.start_margin + self.threshold
         if significantly_worse(kept, self.start_values_, threshold=margin, z=self.z):
-            kept_dual = -sum(float((v * w).sum()) for v, w in kept)
             net.module_.load_state_dict(self.start_state_)
-            self.restored_start_ = (start_dual, kept_dual)
+            self.restored_start_ = (_dual(self.start_values_), _dual(kept))
 
     def _keep_best_or_last(self, net):
+        """Keep the last or the best weights; return the kept weights'
+        held-out values when the comparison computed them, else None."""
         valid = valid_losses(net.history)
         self.restored_best_ = False
         if self.best_state_ is None:
-            return
+            return None
         # the last evaluation scored the final weights unless another
         # callback (WeightAverage) has replaced them since, or Ctrl-C ended
         # training between evaluations: then compare
         unscored = self.compare_always or getattr(net, "interrupted_", False)
         if not unscored and valid[-1] <= self.best_ + self.threshold:
-            return
+            return None
         last_state = copy.deepcopy(net.module_.state_dict())
         last = net.held_out_dual_values(self.valid)
         net.module_.load_state_dict(self.best_state_)
@@ -450,6 +452,7 @@ class AnnealOnPlateau(Callback):
         if self.sink is not None and net.verbose:
             which = "best" if self.restored_best_ else "last"
             self.sink(f"Kept the {which} weights (paired held-out comparison).")
+        return best if self.restored_best_ else last
 
 
 class WeightAverage(Callback):
@@ -493,6 +496,11 @@ class WeightAverage(Callback):
     def on_train_end(self, net, **kwargs):
         if self.average_ is not None:
             net.module_.load_state_dict(self.average_)
+
+
+def _dual(values) -> float:
+    """The held-out dual of :meth:`FixedPointNet.held_out_dual_values`."""
+    return -sum(float((v * w).sum()) for v, w in values)
 
 
 def significantly_worse(last, best, *, threshold: float, z: float) -> bool:
