@@ -14,6 +14,26 @@ from skfpot._estimators import _atomic_fit, _BaseFixedPointOT, _user_stacklevel
 __all__ = ["ClassConditionalFixedPointOT"]
 
 
+def _column_or_1d(values, name):
+    """``values`` as a 1-D array: a column vector is raveled with
+    scikit-learn's warning, pointed at the user's line and naming ``name``;
+    any other shape is a ValueError naming it."""
+    shape = np.shape(values)
+    if len(shape) == 2 and shape[1] == 1:  # scikit-learn's warning would
+        warnings.warn(  # name y and point inside skfpot
+            f"A column-vector {name} was passed when a 1d array was "
+            f"expected. Please change the shape of {name} to (n_samples,), "
+            "for example using ravel().",
+            DataConversionWarning,
+            stacklevel=_user_stacklevel(),
+        )
+    try:
+        return column_or_1d(values)
+    except ValueError as exc:  # scikit-learn's message calls every array y
+        message = str(exc).replace("y should", f"{name} should", 1)
+        raise ValueError(message) from None
+
+
 class ClassConditionalFixedPointOT(_BaseFixedPointOT):
     """One neural potential φ(x, k) that transports every class k separately.
 
@@ -187,20 +207,7 @@ feature_names_in_
                 f"request it with set_{method}_request({name}=True) and pass "
                 f"{name}=... to the Pipeline's method"
             )
-        shape = np.shape(labels)
-        if len(shape) == 2 and shape[1] == 1:  # scikit-learn's warning would
-            warnings.warn(  # name y and point inside skfpot
-                f"A column-vector {name} was passed when a 1d array was "
-                f"expected. Please change the shape of {name} to (n_samples,), "
-                "for example using ravel().",
-                DataConversionWarning,
-                stacklevel=_user_stacklevel(),
-            )
-        try:
-            labels = column_or_1d(labels)
-        except ValueError as exc:  # scikit-learn's message calls every array y
-            message = str(exc).replace("y should", f"{name} should", 1)
-            raise ValueError(message) from None
+        labels = _column_or_1d(labels, name)
         if len(labels) != n:
             raise ValueError(
                 f"{name} has {len(labels)} labels but the data has {n} rows"

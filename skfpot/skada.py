@@ -50,6 +50,7 @@ from sklearn.utils.validation import (
 )
 
 from skfpot import ClassConditionalFixedPointOT, FixedPointOT
+from skfpot._conditional import _column_or_1d
 from skfpot._estimators import _atomic_fit
 
 __all__ = ["FixedPointOTAdapter", "FixedPointOTMapping"]
@@ -72,6 +73,20 @@ def _masked(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind in "iu":
         return y == -1
     return np.zeros(len(y), dtype=bool)
+
+
+def _check_sample_domain(sample_domain):
+    """``sample_domain`` as a 1-D numeric array (a list or a column vector
+    too, as scikit-learn takes labels); ``None`` stays ``None``."""
+    if sample_domain is None:
+        return None
+    domains = _column_or_1d(sample_domain, "sample_domain")
+    if domains.dtype.kind not in "biuf":
+        raise ValueError(
+            "sample_domain must hold integer domain labels (source >= 0, "
+            f"target < 0); got dtype {domains.dtype}"
+        )
+    return domains
 
 
 class FixedPointOTAdapter(skada.BaseAdapter):
@@ -252,6 +267,7 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     # ------------------------------------------------------------- domains
     def _split_domains(self, X, y, sample_domain):
         """Validated X (and y) and a boolean source mask; both sides present."""
+        sample_domain = _check_sample_domain(sample_domain)
         if y is not None and sample_domain is None:
             # errors of X and y themselves first, with their own messages
             X = check_array(X, input_name="X")
@@ -439,7 +455,7 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         """
         check_is_fitted(self)
         X, sample_domain = skada.utils.check_X_domain(
-            X, sample_domain, allow_source=allow_source
+            X, _check_sample_domain(sample_domain), allow_source=allow_source
         )
         if X.shape[1] != self.n_features_in_:
             raise ValueError(

@@ -13,6 +13,7 @@ import pytest
 import sklearn
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.preprocessing import StandardScaler
@@ -214,6 +215,39 @@ def test_input_errors_keep_their_message_when_domains_are_inferred(
         y = y[:-1]
     with pytest.raises(ValueError, match=message):
         FixedPointOTAdapter(**FAST).fit(X, y)
+
+
+def test_sample_domain_as_list_or_column_vector(conditional_shift):
+    """A list maps like the array; a column vector too, with scikit-learn's
+    DataConversionWarning pointed at the caller's line."""
+    X, y, sd = conditional_shift
+    expected = FixedPointOTAdapter(**FAST).fit_transform(X, sample_domain=sd)
+    got = FixedPointOTAdapter(**FAST).fit_transform(X, sample_domain=sd.tolist())
+    np.testing.assert_array_equal(got, expected)
+    adapter = FixedPointOTAdapter(**FAST)
+    with pytest.warns(DataConversionWarning, match="column-vector sample_domain") as w:
+        got = adapter.fit_transform(X, sample_domain=sd[:, None])
+    assert w[0].filename == __file__
+    np.testing.assert_array_equal(got, expected)
+    with pytest.warns(DataConversionWarning, match="column-vector sample_domain"):
+        got = adapter.transform(
+            X, sample_domain=sd[:, None].tolist(), allow_source=True
+        )
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "domains, message",
+    [
+        ("2-d", r"sample_domain should be a 1d array, got an array of shape"),
+        ("strings", r"sample_domain must hold integer domain labels"),
+    ],
+)
+def test_sample_domain_errors(conditional_shift, domains, message):
+    X, y, sd = conditional_shift
+    sample_domain = {"2-d": np.c_[sd, sd], "strings": sd.astype(str)}[domains]
+    with pytest.raises(ValueError, match=message):
+        FixedPointOTAdapter(**FAST).fit(X, sample_domain=sample_domain)
 
 
 def test_transform_checks_the_length_of_y(conditional_shift):
