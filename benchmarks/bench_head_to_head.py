@@ -26,8 +26,9 @@ parameters only: ``hidden_layer_sizes``, ``batch_size``, ``early_stopping=False`
 ``learning_rate_schedule="constant"``, ``max_iter``, ``random_state`` and
 ``fixed_point_solver`` (``--solver``, default ``"lbfgs"``, the solver with O(d)
 state per row, in the time race and the memory run alike; the estimator's
-default ``"auto"`` picks dense BFGS at d = 8, which carries ``2 d²`` bytes per
-training row of Y).
+default ``"auto"`` picks dense BFGS at d = 8, which carries ``d (d + 1)``
+bytes per training row of Y, ``2 d²`` before its cache kept the upper
+triangle only).
 
 Default widths are [MM]'s published DenseICNN widths at d = 8, (64, 64, 32),
 and its batch size 1024. Timings need an unshared CPU; run e.g.::

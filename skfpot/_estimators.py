@@ -58,7 +58,8 @@ _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: row, eight times the float64 data; on the d = 32 Gaussian, which the
 #: quadratic part solves in about 3 evaluations, it was 1.15-1.2× slower) ...
 _AUTO_BFGS_MAX_FEATURES = 32
-#: ... while its per-row inverse-Hessian cache (2 d² bytes a row) fits here
+#: ... while its per-row inverse-Hessian cache (its upper triangle in
+#: float16, d (d + 1) bytes a row) fits here
 _AUTO_BFGS_MAX_CACHE_BYTES = 256 * 2**20
 
 
@@ -66,11 +67,12 @@ def _resolve_solver(solver: str, n_features: int, warm_start_rows: int) -> str:
     """The iteration ``fixed_point_solver`` names; ``"auto"`` picks by size.
 
     Dense BFGS pays through the curvature each row carries between visits, so
-    ``"auto"`` needs warm starts; it costs ``2 d²`` bytes per training row.
+    ``"auto"`` needs warm starts; it costs ``d (d + 1)`` bytes per training
+    row.
     """
     if solver != "auto":
         return solver
-    cache = 2 * n_features**2 * warm_start_rows
+    cache = n_features * (n_features + 1) * warm_start_rows
     if (
         warm_start_rows
         and n_features <= _AUTO_BFGS_MAX_FEATURES
@@ -1019,18 +1021,19 @@ class FixedPointOT(_BaseFixedPointOT):
         step (``"damped"``, step 0.5). All backtrack per sample on the inner
         objective, which keeps the solve bounded. With ``"bfgs"`` and
         ``fixed_point_warm_start``, each target row also keeps its curvature
-        estimate from visit to visit (``2 d²`` bytes per training row of Y):
+        estimate from visit to visit (the upper triangle in float16,
+        ``d (d + 1)`` bytes per training row of Y):
         on Mix3toMix10 it needed 27-50 % fewer gradient evaluations per
         solve and trained 1.2-1.6× faster than ``"lbfgs"`` at d = 2-32, to
         the same accuracy (controlled A/Bs, see the benchmarks). At d=64
         the ``d × d`` updates eat most of that (334 against 368 s, 2,500
-        steps, side by side) for a 1 GiB cache at 2**17 rows. Where the
+        steps, side by side) for a 520 MiB cache at 2**17 rows. Where the
         quadratic part alone nearly solves the problem (Gaussians, about 3
         evaluations per solve) it gains nothing: 96 against 78-83 s on
         the d=32 Gaussian. ``"auto"`` takes ``"bfgs"`` when warm starts are
         on, ``n_features <= 32`` and the curvature cache takes at most
-        256 MiB (at d=16: up to 524,288 training rows of Y; at d=32:
-        131,072), and ``"lbfgs"`` otherwise; the choice is
+        256 MiB (at d=16: up to 986,895 training rows of Y; at d=32:
+        254,200), and ``"lbfgs"`` otherwise; the choice is
         ``fixed_point_solver_``.
     fixed_point_memory : int, default=16
         Secant pairs kept by the ``"lbfgs"`` solver. On Mix3toMix10 (2,500-step

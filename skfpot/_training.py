@@ -629,6 +629,24 @@ class TrainingMonitor(Callback):
 WARM_START_DTYPE = torch.float16
 
 
+def pack_symmetric(h: Tensor) -> Tensor:
+    """The upper triangles of the symmetric matrices ``h`` (n, d, d), row by
+    row: ``(n, d (d + 1) / 2)``, about half the memory of ``h``."""
+    d = h.shape[-1]
+    rows, cols = torch.triu_indices(d, d, device=h.device)
+    return h[:, rows, cols]
+
+
+def unpack_symmetric(packed: Tensor, d: int) -> Tensor:
+    """The symmetric ``(n, d, d)`` matrices whose upper triangles
+    :func:`pack_symmetric` returned."""
+    rows, cols = torch.triu_indices(d, d, device=packed.device)
+    h = packed.new_empty(len(packed), d, d)
+    h[:, rows, cols] = packed
+    h[:, cols, rows] = packed
+    return h
+
+
 def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
     """For every row of ``y``, the index of the nearest row of ``images``
     (within its class when both class arrays are given) and whether its class
@@ -716,8 +734,12 @@ class FixedPointNet(NeuralNet):
             x0 = cache.index_select(0, iy).to(y.dtype)
             if dense:  # and from the preconditioner as curvature estimate
                 d = y.shape[1]
-                h_cache = self._warm_cache("warm_start_hessian_", (d, d), y.device)
-                options["inverse_hessian"] = h_cache.index_select(0, iy).to(y.dtype)
+                h_cache = self._warm_cache(
+                    "warm_start_hessian_", (d * (d + 1) // 2,), y.device
+                )
+                options["inverse_hessian"] = unpack_symmetric(
+                    h_cache.index_select(0, iy).to(y.dtype), d
+                )
         result = backward_map(self.module_, y, yc, x0=x0, **options)
         if torch.is_grad_enabled() and self._second_start_due():
             result = self._second_start(x, y, xc, yc, result)
@@ -725,7 +747,7 @@ class FixedPointNet(NeuralNet):
         if warm:
             cache[iy] = x_hat.detach().to(cache.dtype)
             if dense:
-                h_cache[iy] = h_hat.to(h_cache.dtype)
+                h_cache[iy] = pack_symmetric(h_hat.to(h_cache.dtype))
         loss = dual_loss(
             self.module_,
             x,

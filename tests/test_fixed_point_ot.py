@@ -387,13 +387,16 @@ def test_collapsed_dual_is_caught(eval_interval):
 
 def test_training_worse_than_its_start_keeps_the_start():
     # too large a rate that neither blows up nor collapses within an interval:
-    # the held-out dual ends far below the start's, so the start is kept
+    # the held-out dual ends far below the start's, so the start is kept. The
+    # trajectory at such a rate is chaotic; this seed's fall (about 10, three
+    # standard errors of the paired comparison) is not a borderline one.
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(200, 2)), 2 * rng.normal(size=(200, 2)) + 3
     params = dict(hidden_layer_sizes=(16, 16), max_iter=100, eval_interval=50)
-    start = FixedPointOT(**params, learning_rate_init=1e-12, random_state=0).fit(X, Y)
+    params["random_state"] = 2
+    start = FixedPointOT(**params, learning_rate_init=1e-12).fit(X, Y)
     with pytest.warns(ConvergenceWarning, match="training made the map worse"):
-        ot = FixedPointOT(**params, learning_rate_init=1.0, random_state=0).fit(X, Y)
+        ot = FixedPointOT(**params, learning_rate_init=0.7).fit(X, Y)
     np.testing.assert_allclose(ot.transform(X), start.transform(X), atol=1e-5)
     assert ot.validation_scores_[-1] < 0 < start.validation_scores_[-1]
 
@@ -839,6 +842,19 @@ def test_bfgs_carries_curvature_and_saves_solver_work():
     assert late["bfgs"] < 0.8 * late["lbfgs"]
 
 
+def test_curvature_cache_keeps_the_upper_triangle():
+    """The dense solver's per-row curvature is cached as its upper triangle
+    (about half of a d × d matrix) and unpacked to the symmetric matrix."""
+    from skfpot._training import pack_symmetric, unpack_symmetric
+
+    a = torch.randn(5, 4, 4)
+    h = a @ a.transpose(1, 2)
+    h[1] = torch.nan  # a row never visited stays NaN
+    packed = pack_symmetric(h)
+    assert packed.shape == (5, 10)
+    torch.testing.assert_close(unpack_symmetric(packed, 4), h, equal_nan=True)
+
+
 def test_auto_solver_picks_dense_bfgs_only_where_it_pays(monkeypatch):
     """The "auto" default resolves to dense BFGS for warm-started fits with
     d <= 32 and a curvature cache of at most 256 MiB, to L-BFGS otherwise;
@@ -846,10 +862,11 @@ def test_auto_solver_picks_dense_bfgs_only_where_it_pays(monkeypatch):
     from skfpot._estimators import _resolve_solver
 
     assert FixedPointOT().fixed_point_solver == "auto"
-    assert _resolve_solver("auto", 16, 2**19) == "bfgs"  # 256 MiB exactly
-    assert _resolve_solver("auto", 16, 2**19 + 1) == "lbfgs"
-    assert _resolve_solver("auto", 32, 2**17) == "bfgs"  # 256 MiB exactly
-    assert _resolve_solver("auto", 32, 2**17 + 1) == "lbfgs"
+    # the cache is the upper triangle in float16: d (d + 1) bytes a row
+    assert _resolve_solver("auto", 16, 986_895) == "bfgs"  # just under 256 MiB
+    assert _resolve_solver("auto", 16, 986_896) == "lbfgs"
+    assert _resolve_solver("auto", 32, 254_200) == "bfgs"
+    assert _resolve_solver("auto", 32, 254_201) == "lbfgs"
     assert _resolve_solver("auto", 33, 1000) == "lbfgs"
     assert _resolve_solver("auto", 2, 0) == "lbfgs"  # no warm starts
     assert _resolve_solver("damped", 2, 1000) == "damped"
