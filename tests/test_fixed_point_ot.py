@@ -1048,9 +1048,57 @@ def test_warns_when_a_sample_has_fewer_than_two_training_rows():
     match = r"fewer than two training rows in X: 1 row \("
     with pytest.warns(UserWarning, match=match):
         FixedPointOT(**TINY).fit(X, Y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
+    # three training rows are enough for that warning, though not to
+    # determine a map in four dimensions: the broken map is flagged instead
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         FixedPointOT(**TINY).fit(Y[:4], Y + 1.0)
+    messages = [str(w.message) for w in caught]
+    assert not any("fewer than two" in m for m in messages)
+    assert any(
+        "looks broken" in m and "3 training rows of X in 4 dimensions" in m
+        for m in messages
+    ), messages
+
+
+class _Wreck(Callback):
+    """Scales every weight of the trained potential by 30 at the very end,
+    after the library's own checks: a broken map they did not see."""
+
+    def on_train_end(self, net, **kwargs):
+        with torch.no_grad():
+            for p in net.module_.parameters():
+                p.mul_(30.0)
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_a_broken_map_is_flagged(early_stopping):
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
+    params = dict(TINY, early_stopping=early_stopping)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        FixedPointOT(**params).fit(X, Y)  # the same fit, intact: no warning
+    wrecked = FixedPointOT(**params, callbacks=[("wreck", _Wreck())])
+    with pytest.warns(ConvergenceWarning, match="looks broken.*diverged") as record:
+        wrecked.fit(X, Y)
+    assert record[0].filename == __file__  # reported at the user's call
+    assert np.isfinite(wrecked.transform(X)).all()  # warned, not refused
+
+
+def test_a_map_undetermined_within_a_class_is_flagged():
+    from skfpot import ClassConditionalFixedPointOT
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 4)), rng.normal(size=(100, 4)) + 1.0
+    a = np.r_[np.zeros(96, int), np.ones(4, int)]  # class 1: 4 rows of X
+    b = np.r_[np.zeros(50, int), np.ones(50, int)]
+    ot = ClassConditionalFixedPointOT(**TINY, validation_fraction=0.25)
+    with pytest.warns(
+        ConvergenceWarning,
+        match="points of class 1 a median.*3 training rows of X of class 1 in 4 dim",
+    ):
+        ot.fit(X, Y, x_classes=a, y_classes=b)
 
 
 def test_tags_declare_float32_and_float64_preserved():
