@@ -661,7 +661,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if not ref > 0:  # a constant target sample (warned about in fit)
                 continue
             ratio = np.median(out[sel_x]) / ref
-            if not ratio <= worst:  # NaN counts as broken
+            ratio = np.inf if np.isnan(ratio) else ratio  # NaN images: broken
+            if ratio > worst:
                 worst, worst_class = ratio, k
         if worst <= _SPREAD_MAX_RATIO:
             return
@@ -687,11 +688,15 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "from off their span). Use more rows than features."
                 )
                 break
-        ratio = math.sqrt(worst) if np.isfinite(worst) else worst
+        where = "to NaN or infinity"
+        if np.isfinite(worst):
+            where = (
+                f"a median {math.sqrt(worst):.3g} times as far from the target's "
+                "mean as the target points lie (a fitted map keeps them alike)"
+            )
         warnings.warn(
-            f"the fitted map looks broken: it sends source points{group} a "
-            f"median {ratio:.3g} times as far from the target's mean as the "
-            f"target points lie (a fitted map keeps them alike); {why}",
+            f"the fitted map looks broken: it sends source points{group} "
+            f"{where}; {why}",
             ConvergenceWarning,
             stacklevel=_user_stacklevel(),
         )
