@@ -669,8 +669,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         d = X.shape[1]
         group = ""
         if worst_class is not None:
-            label = self.classes_[worst_class]
-            group = f" of class {getattr(label, 'item', lambda: label)()!r}"
+            group = f" of class {self.classes_.tolist()[worst_class]!r}"
         why = (
             "training probably diverged without being caught. Lower learning_rate_init."
         )
@@ -678,12 +677,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ("X", px, nvx, x_classes),
             ("Y", py, nvy, y_classes),
         ):
-            train = order[n_valid:]
-            if classes is not None:
-                train = train[classes[train] == worst_class]
-            if len(train) <= d:  # the start's covariance is singular
+            counts = self._class_counts(classes, order[n_valid:])
+            rows = counts[0 if classes is None else worst_class]
+            if rows <= d:  # the start's covariance is singular
                 why = (
-                    f"{len(train)} training rows of {name}{group} in {d} "
+                    f"{rows} training rows of {name}{group} in {d} "
                     "dimensions do not determine it (no covariance to start "
                     "from off their span). Use more rows than features."
                 )
@@ -762,11 +760,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``(name, classes, training rows)`` per sample."""
         few = []
         for name, classes, rows in sides:
-            if classes is None:
-                counts, labels = [len(rows)], [None]
-            else:
-                counts = np.bincount(classes[rows], minlength=len(self.classes_))
-                labels = self.classes_.tolist()
+            counts = self._class_counts(classes, rows)
+            labels = [None] if classes is None else self.classes_.tolist()
             for label, c in zip(labels, counts, strict=True):
                 if c < 2:
                     where = name if label is None else f"{name}, class {label!r}"
@@ -781,6 +776,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=_user_stacklevel(),
             )
+
+    def _class_counts(self, classes, rows):
+        """How many of ``rows`` each class code has (one count without
+        classes)."""
+        if classes is None:
+            return [len(rows)]
+        return np.bincount(classes[rows], minlength=len(self.classes_))
 
     def _split_order(self, n, rng):
         """A random row order and the number of validation rows (a prefix)."""

@@ -9,6 +9,7 @@ samples (which drives early stopping and the printed log).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 import signal
@@ -629,18 +630,24 @@ class TrainingMonitor(Callback):
 WARM_START_DTYPE = torch.float16
 
 
+@functools.lru_cache(maxsize=8)
+def _upper_triangle(d: int, device) -> Tensor:
+    """Row and column indices of a ``d × d`` upper triangle (made once per
+    size and device: the training step packs and unpacks every step)."""
+    return torch.triu_indices(d, d, device=device)
+
+
 def pack_symmetric(h: Tensor) -> Tensor:
     """The upper triangles of the symmetric matrices ``h`` (n, d, d), row by
     row: ``(n, d (d + 1) / 2)``, about half the memory of ``h``."""
-    d = h.shape[-1]
-    rows, cols = torch.triu_indices(d, d, device=h.device)
+    rows, cols = _upper_triangle(h.shape[-1], h.device)
     return h[:, rows, cols]
 
 
 def unpack_symmetric(packed: Tensor, d: int) -> Tensor:
     """The symmetric ``(n, d, d)`` matrices whose upper triangles
     :func:`pack_symmetric` returned."""
-    rows, cols = torch.triu_indices(d, d, device=packed.device)
+    rows, cols = _upper_triangle(d, packed.device)
     h = packed.new_empty(len(packed), d, d)
     h[:, rows, cols] = packed
     h[:, cols, rows] = packed
