@@ -520,11 +520,23 @@ def test_too_large_magnitudes_raise(data):
         ot.inverse_transform(Y * 1e300)
 
 
+@pytest.fixture
+def sigint_disposition():
+    """Sets SIGINT's handler for one test and restores the inherited one: a
+    shell starts background jobs with SIGINT ignored, so the suite must not
+    depend on how pytest was launched."""
+    import signal
+
+    inherited = signal.getsignal(signal.SIGINT)
+    yield lambda handler: signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGINT, inherited)
+
+
 @pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("at_step", [5, 12])  # before / after the first evaluation
 @pytest.mark.parametrize("where", ["step", "callback"])
 def test_ctrl_c_keeps_the_weights_and_warns(
-    data, monkeypatch, early_stopping, at_step, where
+    data, monkeypatch, sigint_disposition, early_stopping, at_step, where
 ):
     """SIGINT (what Ctrl-C sends) during a training step or a callback ends
     training with the weights reached and a warning, with or without early
@@ -548,12 +560,35 @@ def test_ctrl_c_keeps_the_weights_and_warns(
                 signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(_training.FixedPointNet, "train_step_single", train_step)
+    sigint_disposition(signal.default_int_handler)  # as in an interactive session
     X, Y = data
     params = dict(TINY, early_stopping=early_stopping, callbacks=[("c", CtrlC())])
     with pytest.warns(UserWarning, match="Training interrupted by user after"):
         ot = FixedPointOT(**params).fit(X, Y)
     assert ot.n_iter_ == (at_step - 1 if where == "step" else at_step)
     assert np.isfinite(ot.transform(X)).all()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ignored_sigint_does_not_interrupt_training(data, sigint_disposition):
+    """A process that ignores SIGINT (a background job) trains to the end."""
+    import signal
+
+    class CtrlC(Callback):
+        steps = 0
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            self.steps += training
+            if self.steps == 3:
+                signal.raise_signal(signal.SIGINT)
+
+    sigint_disposition(signal.SIG_IGN)
+    X, Y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ot = FixedPointOT(**{**TINY, "callbacks": [("c", CtrlC())]}).fit(X, Y)
+    assert ot.n_iter_ == TINY["max_iter"]
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_callback_ending_training_is_not_an_interrupt(data):
@@ -930,6 +965,24 @@ def test_significantly_worse_is_a_paired_test():
     # unpaired, the common spread would hide a shift of 0.5 (standard error 0.45)
     assert significantly_worse(last(0.5), best, threshold=0.0, z=2.0)
     assert not significantly_worse(last(0.5), best, threshold=1.0, z=2.0)
+
+
+def test_paired_difference_is_the_weighted_mean_difference_and_its_standard_error():
+    from skfpot._training import paired_difference
+
+    rng = np.random.default_rng(0)
+    a, b, c, d = (rng.normal(size=n) for n in (50, 50, 70, 70))
+    wx = rng.random(50)
+    wx /= wx.sum()
+    wy = np.full(70, 1 / 70)
+    last = [(torch.tensor(a), torch.tensor(wx)), (torch.tensor(c), torch.tensor(wy))]
+    best = [(torch.tensor(b), torch.tensor(wx)), (torch.tensor(d), torch.tensor(wy))]
+    diff, se = paired_difference(last, best)
+    means = [wx @ (a - b), wy @ (c - d)]
+    var = (wx**2) @ (a - b - means[0]) ** 2 + (wy**2) @ (c - d - means[1]) ** 2
+    assert diff == pytest.approx(sum(means))
+    assert se == pytest.approx(np.sqrt(var))
+    assert paired_difference(best, best) == (0.0, 0.0)
 
 
 def test_held_out_dual_values_sum_to_the_kept_weights_validation_loss(data):

@@ -41,11 +41,6 @@ FixedPointOTMapping = skfpot_skada.FixedPointOTMapping
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.filterwarnings(
-    # raised inside skada's own make_shifted_datasets (skada 0.6)
-    "ignore:The `return_X_y` parameter is deprecated:DeprecationWarning"
-)
-
 #: small and fast: one hidden layer of 16 units, 100 optimizer steps
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}
 
