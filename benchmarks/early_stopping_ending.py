@@ -39,18 +39,21 @@ from skfpot.metrics import l2_uvp
 
 
 class _KeepLast(Callback):
-    """Keeps the net, a copy of the live weights after each training step and
-    the step of the best evaluation."""
+    """Keeps the net, a copy of the live weights after the final training
+    step (None if training ended before ``max_iter``: a divergence guard or an
+    interrupt) and the step of the best evaluation."""
 
     def initialize(self):
         self.steps, self.best, self.best_step = 0, float("inf"), None
+        self.last_state = None
         return self
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if training:
             self.net = net
             self.steps += 1
-            self.last_state = copy.deepcopy(net.module_.state_dict())
+            if net.train_iterator_.remaining == 0:  # counted down before the step
+                self.last_state = copy.deepcopy(net.module_.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
         if net.history[-1, "valid_loss"] < self.best:
@@ -107,18 +110,21 @@ def main() -> None:
             early = dict(keep.net.callbacks_)["early_stopping"]
             ot.module_.load_state_dict(early.best_state_)
             best = _score(ot, X_test, Y_test)
-            best_values = keep.net.held_out_dual_values(early.valid)
-            ot.module_.load_state_dict(keep.last_state)
-            last = _score(ot, X_test, Y_test)
-            last_values = keep.net.held_out_dual_values(early.valid)
-            diff, se = paired_difference(last_values, best_values)
+            last, last_text = (float("nan"),) * 2, "no final step"
+            if keep.last_state is not None:
+                best_values = keep.net.held_out_dual_values(early.valid)
+                ot.module_.load_state_dict(keep.last_state)
+                last = _score(ot, X_test, Y_test)
+                last_values = keep.net.held_out_dual_values(early.valid)
+                diff, se = paired_difference(last_values, best_values)
+                last_text = f"{diff:+.4f} ({se:.4f})"
             ot.module_.load_state_dict(kept_state)
             print(
                 f"{d:>4} {seed:>4} {ot.n_iter_:>6}  "
                 f"{kept[0]:>8.4f}/{kept[1]:<8.4f}  "
                 f"{best[0]:>9.4f}/{best[1]:<9.4f} {keep.best_step:>7}  "
                 f"{last[0]:>8.4f}/{last[1]:<8.4f}  {str(early.restored_best_):>8}  "
-                f"{diff:+.4f} ({se:.4f})",
+                f"{last_text}",
                 flush=True,
             )
 
