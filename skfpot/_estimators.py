@@ -567,9 +567,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 self._recover(net, exc)
         self._keep_anchors(net.module_, train)
         monitor = dict(net.callbacks_)["monitor"]
-        collapse = getattr(
-            dict(net.callbacks_).get("early_stopping"), "restored_start_", None
-        )
+        stopping = dict(net.callbacks_).get("early_stopping")
+        collapse = getattr(stopping, "restored_start_", None)
+        if collapse is None and getattr(stopping, "kept_start_", False):
+            warnings.warn(
+                "training did not improve the map: the trained weights were "
+                "significantly worse on the held-out rows than the starting "
+                "ones, so the model keeps those (with quadratic='gaussian', "
+                "the closed-form map between Gaussian fits of the samples). "
+                "This is what a network does when the sample is small for "
+                "it; a smaller hidden_layer_sizes or more rows can do better.",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
         if collapse is not None:
             warnings.warn(
                 f"training made the map worse: the held-out dual fell from "
@@ -614,6 +624,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 self.validation_scores_ = (
                     before["validation_scores_"] + self.validation_scores_
                 )
+        self.start_validation_score_ = None
+        if stopping is not None and stopping.start_score_ is not None:
+            self.start_validation_score_ = -stopping.start_score_
         self.best_validation_score_ = None
         if self.validation_scores_ is not None:
             self.best_validation_score_ = max(self.validation_scores_, default=None)
@@ -1253,7 +1266,13 @@ class FixedPointOT(_BaseFixedPointOT):
         ones 0.001-0.003 / 0.001-0.002 %.) The weights of the best
         evaluation replace the annealed ones only when the annealed held-out
         dual is worse by more than ``tol`` plus two standard errors of the
-        per-row differences.
+        per-row differences. The weights so kept are then compared with the
+        starting ones (the Gaussian start, or the fitted ones with
+        ``warm_start``) in the same way, and when they are worse, the fit
+        ends where it started, with a warning: the network overfitted a
+        small sample (d=32 Gaussians with 1,000 rows per side: 7.8 / 12.8 %
+        L2-UVP forward / inverse without this comparison, 1.8 / 1.9 % with
+        it, the start's).
     validation_fraction : float, default=0.1
         Share of each sample held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
@@ -1309,6 +1328,10 @@ class FixedPointOT(_BaseFixedPointOT):
         is fitted to the minibatches it is evaluated on).
     validation_scores_ : list of float or None
         Held-out dual after every evaluation interval (standardised units).
+    start_validation_score_ : float or None
+        Held-out dual of the weights this fit started from (None without
+        ``early_stopping``); the fit keeps them when the trained weights
+        are significantly worse (see ``early_stopping``).
     best_validation_score_ : float or None
         Best of ``validation_scores_``. Its weights are kept when the last
         ones are significantly worse on the held-out rows (see

@@ -302,9 +302,14 @@ class AnnealOnPlateau(Callback):
     the last evaluation scored (for final weights that a callback before
     this one, :class:`WeightAverage`, has replaced after that evaluation).
 
-    With a finite ``start_margin``, the kept weights are finally compared
-    with those training started from in the same paired way, and replaced
-    by them when worse by more than ``start_margin`` (a collapse, not noise).
+    Finally the kept weights are compared with those training started from
+    (the Gaussian start, or the fitted ones with ``warm_start``) in the same
+    paired way, and replaced by them when worse by more than ``threshold``
+    plus ``z`` standard errors: training did not improve on the start, as
+    when a large network overfits a small sample (d=32 Gaussians, 1,000
+    rows per side: 7.8 % L2-UVP after training, 1.6 % at the start). When
+    they are worse by more than ``start_margin`` as well, training
+    collapsed (``restored_start_`` holds both duals then).
 
     Why both: stopping at once at a high learning rate keeps the minibatch
     noise in the weights, which dominates the error of accurate maps (d=2
@@ -351,7 +356,8 @@ class AnnealOnPlateau(Callback):
     def initialize(self):
         self.best_ = math.inf
         self.best_state_ = None
-        self.start_state_ = self.start_values_ = None
+        self.start_state_ = self.start_values_ = self.start_score_ = None
+        self.kept_start_ = False
         self.reference_ = math.inf
         self.wait_ = 0
         self.annealing_from_ = None
@@ -359,11 +365,10 @@ class AnnealOnPlateau(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
-        # the weights training starts from (the Gaussian start), for the
-        # final check against a collapse
-        if math.isfinite(self.start_margin):
-            self.start_state_ = copy.deepcopy(net.module_.state_dict())
-            self.start_values_ = net.held_out_dual_values(self.valid)
+        # the weights training starts from, for the final comparison
+        self.start_state_ = copy.deepcopy(net.module_.state_dict())
+        self.start_values_ = net.held_out_dual_values(self.valid)
+        self.start_score_ = -_dual(self.start_values_)  # as a valid_loss
 
     def on_epoch_end(self, net, **kwargs):
         batches = net.train_iterator_
@@ -413,21 +418,30 @@ class AnnealOnPlateau(Callback):
         self._check_against_start(net, kept)
 
     def _check_against_start(self, net, kept=None):
-        """Go back to the start when the kept weights are worse on the
-        held-out rows by more than ``start_margin`` (the estimator passes a
-        quarter of the data's ½E|X − Y|², the scale of the problem, not of
-        the dual, which is near 0 for nearby samples): training collapsed (a
-        learning rate far too large) rather than learned. ``kept``: the kept
-        weights' held-out values when already computed."""
+        """Go back to the start when the kept weights are significantly worse
+        on the held-out rows (by more than ``threshold`` plus ``z`` standard
+        errors): training did not improve on it. Record a collapse (a
+        learning rate far too large) when they are worse by more than
+        ``start_margin`` as well (the estimator passes a quarter of the
+        data's ½E|X − Y|², the scale of the problem, not of the dual, which
+        is near 0 for nearby samples). ``kept``: the kept weights' held-out
+        values when already computed."""
+        self.kept_start_ = False
         self.restored_start_ = None  # or the held-out duals (start, kept)
         if self.start_values_ is None or not valid_losses(net.history):
             return
         if kept is None:
             kept = net.held_out_dual_values(self.valid)
+        start = self.start_values_
+        if not significantly_worse(kept, start, threshold=self.threshold, z=self.z):
+            return
+        net.module_.load_state_dict(self.start_state_)
+        self.kept_start_ = True
         margin = self.start_margin + self.threshold
-        if significantly_worse(kept, self.start_values_, threshold=margin, z=self.z):
-            net.module_.load_state_dict(self.start_state_)
-            self.restored_start_ = (_dual(self.start_values_), _dual(kept))
+        if significantly_worse(kept, start, threshold=margin, z=self.z):
+            self.restored_start_ = (_dual(start), _dual(kept))
+        if self.sink is not None and net.verbose:
+            self.sink("Back to the starting weights (paired held-out comparison).")
 
     def _keep_best_or_last(self, net):
         """Keep the last or the best weights; return the kept weights'
