@@ -8,6 +8,7 @@ import platform
 import resource
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -217,8 +218,12 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
 
     ot = FixedPointOT(random_state=seed, **params)
     reset_peak_rss()  # the row's own peak (data included), not earlier rows'
-    with Timer() as t:
+    with Timer() as t, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         ot.fit(X, Y)
+    for w in caught:  # shown, and kept in the row
+        name = w.category.__name__
+        print(f"warning during fit: {name}: {w.message}", file=sys.stderr)
     T_hat = ot.transform(X_test)
     return {
         "n_samples": len(X),
@@ -233,6 +238,10 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
         "convexity_penalty": ot.convexity_penalty,
         "convexity_penalty_rows": ot.convexity_penalty_rows,
         "second_start_switches": getattr(ot, "second_start_switches_", 0),
+        # held-out duals: of the start, and of the best evaluation
+        "start_validation_score": getattr(ot, "start_validation_score_", None),
+        "best_validation_score": ot.best_validation_score_,
+        "fit_warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
         **fixed_point_stats(ot),
         **inverse_solve_stats(ot, Y_test, tol=1e-4),
         **machine(),

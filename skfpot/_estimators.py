@@ -574,9 +574,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "training did not improve the map: the trained weights were "
                 "significantly worse on the held-out rows than the starting "
                 "ones, so the model keeps those (with quadratic='gaussian', "
-                "the closed-form map between Gaussian fits of the samples). "
-                "This is what a network does when the sample is small for "
-                "it; a smaller hidden_layer_sizes or more rows can do better.",
+                "the closed-form map between Gaussian fits of the samples, "
+                "already the answer when both samples are close to "
+                "Gaussian). Otherwise this is what a network does when the "
+                "sample is small for it; a smaller hidden_layer_sizes or more "
+                "rows can do better.",
                 UserWarning,
                 stacklevel=_user_stacklevel(),
             )
