@@ -307,7 +307,7 @@ class AnnealOnPlateau(Callback):
     paired way, and replaced by them when worse by more than ``threshold``
     plus ``z`` standard errors: training did not improve on the start, as
     when a large network overfits a small sample (d=32 Gaussians, 1,000
-    rows per side: 7.8 % L2-UVP after training, 1.8 % at the start). When
+    rows per side: 7.8 % L2-UVP after training, 1.7 % at the start). When
     they are worse by more than ``start_margin`` as well, training
     collapsed (``restored_start_`` holds both duals then).
 
