@@ -137,9 +137,9 @@ def _shrunk_covariance(z, positions=None) -> tuple[np.ndarray, float]:
     (distribution-free; it needs the rows' fourth moments, a second pass
     over the chunks). It falls like ``d / n``: on 2**17 rows it is below
     0.004 up to d = 256 on the Gaussian and Mix3toMix10 benchmarks, whose
-    starts are left as they were; with fewer rows than about ten times the
-    features it is 0.05-0.8 and keeps the start's map finite off the rows'
-    span.
+    starts are left as they were; on the d = 32 Gaussians it is 0.79 with
+    18 rows, 0.26 with 180 and 0.058 with 900, and with fewer rows than
+    features it keeps the start's map finite off the rows' span.
     """
     n = len(z) if positions is None else len(positions)
     mean, cov = _mean_and_covariance(z, positions)
@@ -1151,8 +1151,8 @@ class FixedPointOT(_BaseFixedPointOT):
         exactly and preconditions the fixed-point solves). ``"gaussian"``
         starts it at the closed-form optimal map between Gaussians with the
         samples' means and covariances (shrunk towards their mean variance
-        by Ledoit and Wolf's intensity when that is at least 1 %, as with
-        fewer than about ten rows per feature), ``"identity"`` at the identity map
+        by Ledoit and Wolf's intensity when that is at least 1 %, as on
+        small samples), ``"identity"`` at the identity map
         (up to the translation between the means), ``"none"`` leaves it out.
         The perceptron starts at zero, so training starts from that map.
     max_iter : int, default=4000
