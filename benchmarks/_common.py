@@ -221,9 +221,9 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
     with Timer() as t, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ot.fit(X, Y)
-    for w in caught:  # shown, and kept in the row
-        name = w.category.__name__
-        print(f"warning during fit: {name}: {w.message}", file=sys.stderr)
+    fit_warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+    for text in fit_warnings:  # shown, and kept in the row
+        print(f"warning during fit: {text}", file=sys.stderr)
     T_hat = ot.transform(X_test)
     return {
         "n_samples": len(X),
@@ -241,7 +241,7 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
         # held-out duals: of the start, and of the best evaluation
         "start_validation_score": getattr(ot, "start_validation_score_", None),
         "best_validation_score": ot.best_validation_score_,
-        "fit_warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+        "fit_warnings": fit_warnings,
         **fixed_point_stats(ot),
         **inverse_solve_stats(ot, Y_test, tol=1e-4),
         **machine(),

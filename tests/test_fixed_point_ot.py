@@ -713,6 +713,17 @@ def test_two_samples_are_enough():
     assert ot.transform(X).shape == (2, 1)
 
 
+def _gaussian_start(X, Y):
+    """A fit that is its Gaussian start: one step at a negligible rate."""
+    return FixedPointOT(
+        hidden_layer_sizes=(8,),
+        max_iter=1,
+        learning_rate_init=1e-12,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X, Y)
+
+
 def test_gaussian_start_keeps_features_of_small_scale():
     # one feature with 1e-4 of the other's variance; the Gaussian start (one
     # step at a negligible rate) must still be the closed-form map there
@@ -720,13 +731,7 @@ def test_gaussian_start_keeps_features_of_small_scale():
     D = np.diag([1.0, 0.01])
     X = rng.normal(size=(2000, 2)) @ D
     Y = (rng.normal(size=(2000, 2)) @ np.diag([2.0, 3.0]) + 1) @ D
-    start = FixedPointOT(
-        hidden_layer_sizes=(8,),
-        max_iter=1,
-        learning_rate_init=1e-12,
-        early_stopping=False,
-        random_state=0,
-    ).fit(X, Y)
+    start = _gaussian_start(X, Y)
     Z = start.transform(X)
     truth = (X @ np.linalg.inv(D) @ np.diag([2.0, 3.0]) + 1) @ D
     rel = np.sqrt(((Z - truth) ** 2).mean(0)) / truth.std(0)
@@ -756,13 +761,7 @@ def test_gaussian_start_shrinks_the_covariances_of_few_rows():
     pair = make_gaussian_pair(16, random_state=0)
     X, Y = pair.sample(12, 12, random_state=1)
     X_test = pair.sample_source(2000, random_state=2)
-    start = FixedPointOT(
-        hidden_layer_sizes=(8,),
-        max_iter=1,
-        learning_rate_init=1e-12,
-        early_stopping=False,
-        random_state=0,
-    ).fit(X, Y)
+    start = _gaussian_start(X, Y)
     assert l2_uvp(pair.forward_map(X_test), start.transform(X_test)) < 60
 
 
