@@ -604,6 +604,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 net.module_.load_state_dict(self.module_.state_dict())
             elif self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
+            # the weights training starts from, to fall back on should the
+            # trained map look broken (see _restore_sane_start)
+            start = copy.deepcopy(net.module_.state_dict())
             try:
                 net.partial_fit(train, None)
             except TrainingDivergedError as exc:
@@ -688,11 +691,16 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=_user_stacklevel(),
                 )
-        self._check_spread(X, Y, x_classes, y_classes, (px, nvx), (py, nvy))
+        split = (X, Y, x_classes, y_classes, (px, nvx), (py, nvy))
+        broken = self._spread_ratio(*split)
+        if broken is not None:
+            restored = self._restore_sane_start(start, stopping, train, split)
+            self._warn_broken(broken, restored, *split)
         return self
 
-    def _check_spread(self, X, Y, x_classes, y_classes, x_split, y_split):
-        """Warn when the fitted map throws the source far beyond the target.
+    def _spread_ratio(self, X, Y, x_classes, y_classes, x_split, y_split):
+        """Whether the fitted map throws the source far beyond the target:
+        ``(ratio, class)`` of the worst class when it does, else None.
 
         The held-out dual judges the map on a few rows and with their noise; a
         potential wrecked by far too large steps can pass it (a 200-point toy
@@ -703,7 +711,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         start, push the source onto the target, about 1×; the threshold is
         10×. ``x_split``, ``y_split``: fit's row orders and validation counts.
         """
-        (px, nvx), (py, nvy) = x_split, y_split
+        (px, _), (py, _) = x_split, y_split
         rows_x, rows_y = _spread_rows(px, x_classes), _spread_rows(py, y_classes)
         kx = None if x_classes is None else x_classes[rows_x]
         ky = None if y_classes is None else y_classes[rows_y]
@@ -723,7 +731,33 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if ratio > worst:
                 worst, worst_class = ratio, k
         if worst <= _SPREAD_MAX_RATIO:
-            return
+            return None
+        return worst, worst_class
+
+    def _restore_sane_start(self, start, stopping, train, split):
+        """After a broken map (:meth:`_spread_ratio`), go back to the weights
+        training started from (``start``, a state dict) when their map is not
+        broken. Returns whether it did. The held-out dual does not decide
+        here: it missed these maps (on a few rows, with their noise), and
+        weights that far off can score above the dual's bound, which only an
+        inexact c-transform allows."""
+        if getattr(stopping, "kept_start_", False):  # the start is the map
+            return False
+        module, device = self.module_, self.device_
+        kept = copy.deepcopy(module.state_dict())
+        module.load_state_dict(start)
+        if self._spread_ratio(*split) is not None:
+            module.load_state_dict(kept)
+            return False
+        self._keep_anchors(module.to(device), train)
+        module.cpu()
+        return True
+
+    def _warn_broken(self, broken, restored, X, Y, x_classes, y_classes, *splits):
+        """Warn about a broken map (``broken``: :meth:`_spread_ratio`'s),
+        saying whether the starting weights replaced it."""
+        worst, worst_class = broken
+        (px, nvx), (py, nvy) = splits
         d = X.shape[1]
         group = ""
         if worst_class is not None:
@@ -752,9 +786,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"a median {math.sqrt(worst):.3g} times as far from the target's "
                 "mean as the target points lie (a fitted map keeps them alike)"
             )
+        if restored:
+            message = (
+                f"the trained map looks broken: it sends source points{group} "
+                f"{where}; {why} The map of the weights training started "
+                "from does not, so the model keeps the starting weights (with "
+                "quadratic='gaussian', the closed-form map between Gaussian "
+                "fits of the samples)."
+            )
+        else:
+            message = (
+                f"the fitted map looks broken: it sends source points{group} "
+                f"{where}; {why}"
+            )
         warnings.warn(
-            f"the fitted map looks broken: it sends source points{group} "
-            f"{where}; {why}",
+            message,
             ConvergenceWarning,
             stacklevel=_user_stacklevel(),
         )
