@@ -283,19 +283,9 @@ feature_names_in_
 
         Warns
         -----
-        ConvergenceWarning
-            When fixed-point solves late in training miss
-            ``fixed_point_tol``; when training diverged or collapsed and
-            earlier weights were restored; when the fitted map looks
-            broken (sending the source far beyond the target), in which
-            case the starting weights are kept if their map is sane.
-        UserWarning
-            When early stopping keeps the starting weights because the
-            trained ones were significantly worse on the held-out rows;
-            when a sample (a class) has fewer than two training rows or
-            only identical ones; when Ctrl-C interrupted training. Each
-            message, its cause and its remedy: "Troubleshooting" in the
-            user guide.
+        ConvergenceWarning, UserWarning
+            As in :meth:`FixedPointOT.fit`; the checks of the map and of the
+            rows run per class.
         """
         self._validate_params()
         X = validate_data(

@@ -786,18 +786,17 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"a median {math.sqrt(worst):.3g} times as far from the target's "
                 "mean as the target points lie (a fitted map keeps them alike)"
             )
+        which = "trained" if restored else "fitted"
+        message = (
+            f"the {which} map looks broken: it sends source points{group} "
+            f"{where}; {why}"
+        )
         if restored:
-            message = (
-                f"the trained map looks broken: it sends source points{group} "
-                f"{where}; {why} The map of the weights training started "
-                "from does not, so the model keeps the starting weights (with "
-                "quadratic='gaussian', the closed-form map between Gaussian "
-                "fits of the samples)."
-            )
-        else:
-            message = (
-                f"the fitted map looks broken: it sends source points{group} "
-                f"{where}; {why}"
+            message += (
+                " The map of the weights training started from does not, so "
+                "the model keeps the starting weights (with quadratic="
+                "'gaussian', the closed-form map between Gaussian fits of the "
+                "samples)."
             )
         warnings.warn(
             message,
