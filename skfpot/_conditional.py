@@ -73,7 +73,7 @@ device, n_jobs, random_state, verbose, callbacks
     class_weight_ : ndarray of shape (n_classes,)
         The normalised weights ``w_k`` of the per-class duals.
     module_, mean_source_, mean_target_, scale_, n_iter_, loss_curve_, \
-validation_scores_, start_validation_score_, best_validation_score_, \
+validation_scores_, start_validation_score_, best_validation_score_, kept_start_, \
 fixed_point_solver_, fixed_point_n_evals_, fixed_point_converged_, anchors_, \
 anchor_images_, second_start_switches_, history_, device_, n_features_in_, \
 feature_names_in_

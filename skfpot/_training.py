@@ -303,12 +303,23 @@ class AnnealOnPlateau(Callback):
     this one, :class:`WeightAverage`, has replaced after that evaluation).
 
     Finally the kept weights are compared with those training started from
-    (the Gaussian start, or the fitted ones with ``warm_start``) in the same
-    paired way, and replaced by them when worse by more than ``threshold``
-    plus ``z`` standard errors: training did not improve on the start, as
-    when a large network overfits a small sample (d=32 Gaussians, 1,000
-    rows per side: 7.8 % L2-UVP after training, 1.7 % at the start). When
-    they are worse by more than ``start_margin`` as well, training
+    (the Gaussian start, or the fitted ones with ``warm_start``) on the
+    same rows, and replaced by them unless their held-out dual is better by
+    more than ``threshold``: training has to improve on the start by the
+    margin that counts as an improvement, as the starting weights are the
+    simpler model. On samples close to Gaussian the start (the plug-in
+    estimate) was the more accurate map in every case measured while the
+    held-out duals could not tell the two apart (d=8 Gaussian benchmark,
+    seeds 10, 13, 17, 19: 0.004-0.006 % L2-UVP forward at the start,
+    0.011-0.014 % after training, paired differences within 2.2 standard
+    errors either way); when the network does better, its held-out dual
+    says so (a monotone non-linear map in d=4: 0.09 % against the start's
+    0.55 %, 4.4 standard errors). ``start_worse_`` records whether the
+    kept weights were worse by more than ``threshold`` plus ``z`` standard
+    errors, as when a large network overfits a small sample (d=32
+    Gaussians, 1,000 rows per side: 7.8 % L2-UVP after training, 1.7 % at
+    the start). When they are worse by more than ``start_margin`` (a
+    quarter of the problem's scale, no standard errors needed), training
     collapsed (``restored_start_`` holds both duals then).
 
     Why both: stopping at once at a high learning rate keeps the minibatch
@@ -357,7 +368,7 @@ class AnnealOnPlateau(Callback):
         self.best_ = math.inf
         self.best_state_ = None
         self.start_state_ = self.start_values_ = self.start_score_ = None
-        self.kept_start_ = False
+        self.kept_start_ = self.start_worse_ = False
         self.reference_ = math.inf
         self.wait_ = 0
         self.annealing_from_ = None
@@ -418,30 +429,37 @@ class AnnealOnPlateau(Callback):
         self._check_against_start(net, kept)
 
     def _check_against_start(self, net, kept=None):
-        """Go back to the start when the kept weights are significantly worse
-        on the held-out rows (by more than ``threshold`` plus ``z`` standard
-        errors): training did not improve on it. Record a collapse (a
-        learning rate far too large) when they are worse by more than
-        ``start_margin`` as well (the estimator passes a quarter of the
-        data's ½E|X − Y|², the scale of the problem, not of the dual, which
-        is near 0 for nearby samples). ``kept``: the kept weights' held-out
-        values when already computed."""
-        self.kept_start_ = False
+        """Go back to the start unless the kept weights improved its held-out
+        dual by more than ``threshold``. Record whether they were
+        significantly worse (by more than ``threshold`` plus ``z`` standard
+        errors of the paired differences) and a collapse (a learning rate
+        far too large) when worse by more than ``start_margin`` (the
+        estimator passes a quarter of the data's ½E|X − Y|², the scale of
+        the problem, not of the dual, which is near 0 for nearby samples).
+        ``kept``: the kept weights' held-out values when already
+        computed."""
+        self.kept_start_ = self.start_worse_ = False
         self.restored_start_ = None  # or the held-out duals (start, kept)
         if self.start_values_ is None or not valid_losses(net.history):
             return
         if kept is None:
             kept = net.held_out_dual_values(self.valid)
         start = self.start_values_
-        if not significantly_worse(kept, start, threshold=self.threshold, z=self.z):
-            return
+        if significantly_worse(start, kept, threshold=self.threshold, z=0.0):
+            return  # training improved the held-out dual by more than threshold
         net.module_.load_state_dict(self.start_state_)
         self.kept_start_ = True
+        self.start_worse_ = significantly_worse(
+            kept, start, threshold=self.threshold, z=self.z
+        )
         margin = self.start_margin + self.threshold
-        if significantly_worse(kept, start, threshold=margin, z=self.z):
+        if significantly_worse(kept, start, threshold=margin, z=0.0):
             self.restored_start_ = (_dual(start), _dual(kept))
         if self.sink is not None and net.verbose:
-            self.sink("Back to the starting weights (paired held-out comparison).")
+            self.sink(
+                "Kept the starting weights: training did not improve their "
+                "held-out dual by tol (paired comparison)."
+            )
 
     def _keep_best_or_last(self, net):
         """Keep the last or the best weights; return the kept weights'
