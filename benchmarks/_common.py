@@ -241,6 +241,7 @@ def fit_and_score(X, Y, X_test, Y_test, *, params: dict, seed: int) -> dict:
         # held-out duals: of the start, and of the best evaluation
         "start_validation_score": getattr(ot, "start_validation_score_", None),
         "best_validation_score": ot.best_validation_score_,
+        "kept_start": getattr(ot, "kept_start_", None),  # the fit ended at its start
         "fit_warnings": fit_warnings,
         **fixed_point_stats(ot),
         **inverse_solve_stats(ot, Y_test, tol=1e-4),

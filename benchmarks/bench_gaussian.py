@@ -61,7 +61,7 @@ def main() -> None:
     print(machine())
     print(
         f"{'d':>4} {'seed':>4} {'fwd %':>7} {'inv %':>7} {'publ.':>6} {'MM-v1':>6} "
-        f"{'cos':>7} {'steps':>6} {'fit s':>7} {'evals':>6} {'MiB':>6}"
+        f"{'cos':>7} {'steps':>6} {'fit s':>7} {'evals':>6} {'MiB':>6} start"
     )
     for d in args.dims:
         rows = []
@@ -69,19 +69,19 @@ def main() -> None:
             row = run(d, seed, args.n, params, args.method)
             rows.append(row)
             print(
-                f"{d:>4} {seed:>4} {row['uvp_fwd']:>7.3f} {row['uvp_inv']:>7.3f} "
+                f"{d:>4} {seed:>4} {row['uvp_fwd']:>7.4f} {row['uvp_inv']:>7.4f} "
                 f"{PUBLISHED_BEST.get(d, float('nan')):>6} "
                 f"{PUBLISHED_MMV1.get(d, float('nan')):>6} "
                 f"{row['cosine_fwd']:>7.5f} {row['n_iter']:>6} "
                 f"{row['fit_seconds']:>7.1f} {row['fp_evals_mean']:>6.2f} "
-                f"{row['peak_rss_mib']:>6.0f}",
+                f"{row['peak_rss_mib']:>6.0f} {'yes' if row['kept_start'] else 'no'}",
                 flush=True,
             )
             if not args.no_save:
                 append_rows("gaussian", [row])
         if len(rows) > 1:
             med = {k: np.median([r[k] for r in rows]) for k in ("uvp_fwd", "uvp_inv")}
-            print(f"{d:>4}  med {med['uvp_fwd']:>7.3f} {med['uvp_inv']:>7.3f}")
+            print(f"{d:>4}  med {med['uvp_fwd']:>7.4f} {med['uvp_inv']:>7.4f}")
 
 
 if __name__ == "__main__":
