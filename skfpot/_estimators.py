@@ -1369,10 +1369,10 @@ class FixedPointOT(_BaseFixedPointOT):
         plug-in estimate, and there it was the better map in 31 of 33
         Gaussian benchmark runs at d=2-16 while the held-out duals could
         not tell the two apart (d=8, four seeds: 0.004-0.006 % L2-UVP
-        forward against 0.011-0.014 % for the trained weights). When the trained
-        weights are significantly worse (by ``tol`` plus two standard
-        errors), a warning says so: the network overfitted a small sample
-        (d=32 Gaussians with 1,000 rows per side: 7.8 / 12.8 % L2-UVP
+        forward against 0.011-0.014 % for the trained weights). When the
+        trained weights are significantly worse (by ``tol`` plus two
+        standard errors), a warning says so: the network overfitted a small
+        sample (d=32 Gaussians with 1,000 rows per side: 7.8 / 12.8 % L2-UVP
         forward / inverse without this comparison, 1.7 / 1.7 % with it, the
         start's).
     validation_fraction : float, default=0.1
