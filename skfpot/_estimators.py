@@ -239,6 +239,14 @@ def _architecture(module) -> tuple:
     )
 
 
+def _holds_weights(module, state) -> bool:
+    """Whether ``module``'s weights and buffers equal the state dict ``state``."""
+    now = module.state_dict()
+    return now.keys() == state.keys() and all(
+        torch.equal(now[k], state[k].to(now[k].device)) for k in now
+    )
+
+
 #: Seeding and module construction go through torch's process-wide random
 #: generator and default dtype; fits running in threads take turns there.
 _GLOBAL_TORCH_STATE = threading.RLock()
@@ -692,12 +700,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     stacklevel=_user_stacklevel(),
                 )
         split = (X, Y, x_classes, y_classes, (px, nvx), (py, nvy))
-        self.kept_start_ = bool(getattr(stopping, "kept_start_", False))
         broken = self._spread_ratio(*split)
         if broken is not None:
             restored = self._restore_sane_start(start, train, split)
-            self.kept_start_ = self.kept_start_ or restored
             self._warn_broken(broken, restored, *split)
+        # early stopping's final comparison or the broken-map check kept them
+        # (or training left them as they were)
+        self.kept_start_ = _holds_weights(self.module_, start)
         return self
 
     def _spread_ratio(self, X, Y, x_classes, y_classes, x_split, y_split):
@@ -1435,10 +1444,10 @@ class FixedPointOT(_BaseFixedPointOT):
         ``early_stopping``); the fit keeps them unless the trained weights
         improve on it by more than ``tol`` (see ``early_stopping``).
     kept_start_ : bool
-        Whether the fitted map is the one training started from (the
-        Gaussian start, or the previous fit with ``warm_start``): early
-        stopping's final comparison kept it, or it replaced a trained map
-        that looked broken.
+        Whether the fitted weights are those training started from (the
+        Gaussian start, or the previous fit's with ``warm_start``): early
+        stopping's final comparison kept them, or they replaced a trained
+        map that looked broken.
     best_validation_score_ : float or None
         Best of ``validation_scores_``. Its weights are kept when the last
         ones are significantly worse on the held-out rows (see

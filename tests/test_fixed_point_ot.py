@@ -1263,6 +1263,7 @@ def test_a_broken_map_goes_back_to_a_sane_start():
     wrecked = FixedPointOT(**params, callbacks=[("wreck", _Wreck(30.0))])
     with pytest.warns(ConvergenceWarning, match="trained map looks broken.*keeps the"):
         wrecked.fit(X, Y)
+    assert wrecked.kept_start_
     np.testing.assert_allclose(wrecked.transform(X), start.transform(X), atol=1e-5)
     # the inverse's anchors are the kept map's images, not the broken map's
     images = forward_map(wrecked.module_, wrecked.anchors_)
@@ -1285,6 +1286,7 @@ def test_a_broken_start_is_not_restored():
     with pytest.warns(ConvergenceWarning, match="fitted map looks broken") as record:
         ot.fit(X, Y)
     assert not any("keeps the starting" in str(w.message) for w in record)
+    assert not ot.kept_start_  # early stopping kept the start, the callback did not
     for before, after in zip(first, ot.module_.parameters(), strict=True):
         torch.testing.assert_close(after.detach(), 30 * before)  # the end's
 
