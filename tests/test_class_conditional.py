@@ -149,6 +149,7 @@ def test_a_broken_class_map_goes_back_to_a_sane_start():
     match = "trained map looks broken: it sends source points of class .*keeps the"
     with pytest.warns(ConvergenceWarning, match=match):
         wrecked.fit(X, Y, x_classes=a, y_classes=b)
+    assert wrecked.kept_start_
     np.testing.assert_allclose(
         wrecked.transform(X, classes=a), start.transform(X, classes=a), atol=1e-5
     )
