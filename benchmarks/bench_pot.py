@@ -348,6 +348,7 @@ def worker(spec: dict) -> dict:
             )
     elif method == "fpot":
         row["n_iter"] = int(estimator.n_iter_)
+        row["kept_start"] = bool(getattr(estimator, "kept_start_", False))
     return row
 
 
@@ -466,7 +467,7 @@ def _detail(row: dict) -> str:
     if "emd_duality_gap_rel" in row:
         return f"gap={row['emd_duality_gap_rel']:.0e}"
     if "n_iter" in row:
-        return f"steps={row['n_iter']}"
+        return f"steps={row['n_iter']}" + (" start" if row.get("kept_start") else "")
     return ""
 
 
