@@ -612,16 +612,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 net.module_.load_state_dict(self.module_.state_dict())
             elif self.quadratic == "gaussian":
                 self._gaussian_init(net.module_, train)
+            stopping = dict(net.callbacks_).get("early_stopping")
             # the weights training starts from, to fall back on should the
-            # trained map look broken (see _restore_sane_start)
-            start = copy.deepcopy(net.module_.state_dict())
+            # trained map look broken (see _restore_sane_start); early
+            # stopping copies them itself when training begins
+            start = None
+            if stopping is None:
+                start = copy.deepcopy(net.module_.state_dict())
             try:
                 net.partial_fit(train, None)
             except TrainingDivergedError as exc:
                 self._recover(net, exc)
+            if stopping is not None:
+                start = stopping.start_state_
         self._keep_anchors(net.module_, train)
         monitor = dict(net.callbacks_)["monitor"]
-        stopping = dict(net.callbacks_).get("early_stopping")
         collapse = getattr(stopping, "restored_start_", None)
         if collapse is None and getattr(stopping, "start_worse_", False):
             warnings.warn(

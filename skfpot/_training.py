@@ -445,15 +445,13 @@ class AnnealOnPlateau(Callback):
         if kept is None:
             kept = net.held_out_dual_values(self.valid)
         start = self.start_values_
-        if significantly_worse(start, kept, threshold=self.threshold, z=0.0):
+        worse, se = paired_difference(kept, start)  # > 0: the start scores better
+        if worse < -self.threshold:
             return  # training improved the held-out dual by more than threshold
         net.module_.load_state_dict(self.start_state_)
         self.kept_start_ = True
-        self.start_worse_ = significantly_worse(
-            kept, start, threshold=self.threshold, z=self.z
-        )
-        margin = self.start_margin + self.threshold
-        if significantly_worse(kept, start, threshold=margin, z=0.0):
+        self.start_worse_ = worse > self.threshold + self.z * se
+        if worse > self.start_margin + self.threshold:
             self.restored_start_ = (_dual(start), _dual(kept))
         if self.sink is not None and net.verbose:
             self.sink(
