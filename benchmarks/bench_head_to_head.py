@@ -28,7 +28,9 @@ parameters only: ``hidden_layer_sizes``, ``batch_size``, ``early_stopping=False`
 state per row, in the time race and the memory run alike; the estimator's
 default ``"auto"`` picks dense BFGS at d = 8, which carries ``d (d + 1)``
 bytes per training row of Y, ``2 d²`` before its cache kept the upper
-triangle only).
+triangle only). ``--param key=value`` (repeatable) overrides any other
+FixedPointOT parameter, in the race and the memory run alike; the rows record
+the overrides.
 
 Default widths are [MM]'s published DenseICNN widths at d = 8, (64, 64, 32),
 and its batch size 1024. Timings need an unshared CPU; run e.g.::
@@ -56,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import append_rows, machine
+from _common import append_rows, machine, parse_params
 from minmax_ot import fit_minmax, forward_map
 from skorch.callbacks import Callback
 
@@ -156,6 +158,7 @@ def race_ours(
     eval_every,
     time_limit,
     solver,
+    params=None,
 ) -> dict:
     """Train FixedPointOT until the forward L2-UVP reaches ``target``."""
     X, Y, X_test, Y_test = data
@@ -167,6 +170,7 @@ def race_ours(
         learning_rate_schedule="constant",
         max_iter=max_steps,
         random_state=seed,
+        **(params or {}),
     )
     tracker = UVPTracker(ot, X_test, Y_test, eval_every, target, time_limit)
     ot.set_params(callbacks=[("uvp_tracker", tracker)])
@@ -343,6 +347,7 @@ def memory_child(args: argparse.Namespace) -> None:
                 max_iter=steps,
                 random_state=0,
                 callbacks=extra,
+                **parse_params(args.param),
             ).fit(X, Y)
         else:
 
@@ -418,6 +423,8 @@ def measure_memory(method: str, data_path: str, args: argparse.Namespace) -> dic
         "--hidden",
         *map(str, args.hidden),
     ]
+    for item in args.param:
+        cmd += ["--param", item]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.warm_up_fit:
@@ -464,6 +471,14 @@ def main() -> None:
         "only memory that depends on the problem)",
     )
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a FixedPointOT parameter in the race and the memory run "
+        "alike (repeatable; values read as Python literals)",
+    )
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--child-method", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-data", default=None, help=argparse.SUPPRESS)
@@ -481,6 +496,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "inner_steps_mm": args.inner_steps,
         "fixed_point_solver": args.solver,
+        "fpot_params": parse_params(args.param),
         "target_uvp": args.target,
         "eval_every": args.eval_every,
         **machine(),
@@ -503,7 +519,12 @@ def main() -> None:
                         time_limit=args.time_limit,
                     )
                     if m == "ours":
-                        r = race_ours(data, solver=args.solver, **kw)
+                        r = race_ours(
+                            data,
+                            solver=args.solver,
+                            params=parse_params(args.param),
+                            **kw,
+                        )
                     else:
                         r = race_mm(data, inner_steps=args.inner_steps, **kw)
                     times[m].append(r["time_to_target"])
