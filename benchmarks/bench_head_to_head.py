@@ -489,6 +489,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     hidden = tuple(args.hidden)
+    params = parse_params(args.param)
     print(machine(), flush=True)
     common = {
         "benchmark": "mix3tomix10",
@@ -496,7 +497,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "inner_steps_mm": args.inner_steps,
         "fixed_point_solver": args.solver,
-        "fpot_params": parse_params(args.param),
+        "fpot_params": params,
         "target_uvp": args.target,
         "eval_every": args.eval_every,
         **machine(),
@@ -519,12 +520,7 @@ def main() -> None:
                         time_limit=args.time_limit,
                     )
                     if m == "ours":
-                        r = race_ours(
-                            data,
-                            solver=args.solver,
-                            params=parse_params(args.param),
-                            **kw,
-                        )
+                        r = race_ours(data, solver=args.solver, params=params, **kw)
                     else:
                         r = race_mm(data, inner_steps=args.inner_steps, **kw)
                     times[m].append(r["time_to_target"])
