@@ -334,6 +334,7 @@ def memory_child(args: argparse.Namespace) -> None:
         X, Y = f["X"], f["Y"]
     _warm_up()
     hidden = tuple(args.hidden)
+    params = parse_params(args.param)
 
     def fit(method, X, Y, steps, anon=None):
         if method == "ours":
@@ -347,7 +348,7 @@ def memory_child(args: argparse.Namespace) -> None:
                 max_iter=steps,
                 random_state=0,
                 callbacks=extra,
-                **parse_params(args.param),
+                **params,
             ).fit(X, Y)
         else:
 
