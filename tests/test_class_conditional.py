@@ -126,18 +126,10 @@ def test_weight_average_with_class_conditioning(data, conditioning):
     assert not np.allclose(mapped, last.transform(X, classes=a), atol=1e-6)
 
 
-def test_a_broken_class_map_goes_back_to_a_sane_start():
+def test_a_broken_class_map_goes_back_to_a_sane_start(wreck):
     # the spread check is per class; going back restores every class's start,
     # and the inverse's anchors are recomputed under it
-    import torch
     from sklearn.exceptions import ConvergenceWarning
-    from skorch.callbacks import Callback
-
-    class Wreck(Callback):  # scales the kept weights after the library's checks
-        def on_train_end(self, net, **kwargs):
-            with torch.no_grad():
-                for p in net.module_.parameters():
-                    p.mul_(30.0)
 
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
@@ -145,7 +137,7 @@ def test_a_broken_class_map_goes_back_to_a_sane_start():
     Y[b == 1] += 5
     params = dict(TINY, max_iter=10, learning_rate_init=1e-12)
     start = ClassConditionalFixedPointOT(**params).fit(X, Y, x_classes=a, y_classes=b)
-    wrecked = ClassConditionalFixedPointOT(**params, callbacks=[Wreck()])
+    wrecked = ClassConditionalFixedPointOT(**params, callbacks=[wreck(30.0)])
     match = "trained map looks broken: it sends source points of class .*keeps the"
     with pytest.warns(ConvergenceWarning, match=match):
         wrecked.fit(X, Y, x_classes=a, y_classes=b)

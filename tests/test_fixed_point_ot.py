@@ -1214,19 +1214,6 @@ def test_warns_when_a_sample_has_fewer_than_two_training_rows():
     assert spread < 3 * np.median(((Y - Y.mean(0)) ** 2).sum(1))
 
 
-class _Wreck(Callback):
-    """Scales every weight of the trained potential by ``factor`` at the very
-    end, after the library's own checks: a broken map they did not see."""
-
-    def __init__(self, factor):
-        self.factor = factor
-
-    def on_train_end(self, net, **kwargs):
-        with torch.no_grad():
-            for p in net.module_.parameters():
-                p.mul_(self.factor)
-
-
 @pytest.mark.parametrize(
     "early_stopping, factor, where",
     [
@@ -1235,14 +1222,14 @@ class _Wreck(Callback):
         (True, np.nan, "to NaN or infinity"),
     ],
 )
-def test_a_broken_map_is_flagged(early_stopping, factor, where):
+def test_a_broken_map_is_flagged(early_stopping, factor, where, wreck):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
     params = dict(TINY, early_stopping=early_stopping)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         FixedPointOT(**params).fit(X, Y)  # the same fit, intact: no warning
-    wrecked = FixedPointOT(**params, callbacks=[("wreck", _Wreck(factor))])
+    wrecked = FixedPointOT(**params, callbacks=[("wreck", wreck(factor))])
     match = f"looks broken: it sends source points {where}.*diverged"
     with pytest.warns(ConvergenceWarning, match=match) as record:
         wrecked.fit(X, Y)
@@ -1253,12 +1240,12 @@ def test_a_broken_map_is_flagged(early_stopping, factor, where):
     assert np.isfinite(wrecked.transform(X)).all()
 
 
-def test_a_broken_map_goes_back_to_a_sane_start():
+def test_a_broken_map_goes_back_to_a_sane_start(wreck):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
     params = dict(TINY, max_iter=10, learning_rate_init=1e-12)
     start = FixedPointOT(**params).fit(X, Y)
-    wrecked = FixedPointOT(**params, callbacks=[("wreck", _Wreck(30.0))])
+    wrecked = FixedPointOT(**params, callbacks=[("wreck", wreck(30.0))])
     with pytest.warns(ConvergenceWarning, match="trained map looks broken.*keeps the"):
         wrecked.fit(X, Y)
     assert wrecked.kept_start_
@@ -1270,7 +1257,7 @@ def test_a_broken_map_goes_back_to_a_sane_start():
     np.testing.assert_allclose(wrecked.inverse_transform(Z), X[:50], atol=1e-3)
 
 
-def test_a_broken_start_is_not_restored():
+def test_a_broken_start_is_not_restored(wreck):
     # going back needs a sane start: a warm start from wrecked weights,
     # wrecked further at the end, keeps the end's weights and says so
     rng = np.random.default_rng(0)
@@ -1280,7 +1267,7 @@ def test_a_broken_start_is_not_restored():
         for p in ot.module_.parameters():
             p.mul_(30.0)
     first = [p.detach().clone() for p in ot.module_.parameters()]
-    ot.set_params(warm_start=True, callbacks=[_Wreck(30.0)])
+    ot.set_params(warm_start=True, callbacks=[wreck(30.0)])
     with pytest.warns(ConvergenceWarning, match="fitted map looks broken") as record:
         ot.fit(X, Y)
     assert not any("keeps the starting" in str(w.message) for w in record)
@@ -1289,7 +1276,7 @@ def test_a_broken_start_is_not_restored():
         torch.testing.assert_close(after.detach(), 30 * before)  # the end's
 
 
-def test_a_map_undetermined_within_a_class_is_flagged():
+def test_a_map_undetermined_within_a_class_is_flagged(wreck):
     from skfpot import ClassConditionalFixedPointOT
 
     rng = np.random.default_rng(0)
@@ -1302,7 +1289,7 @@ def test_a_map_undetermined_within_a_class_is_flagged():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         ClassConditionalFixedPointOT(**params).fit(X, Y, x_classes=a, y_classes=b)
-    ot = ClassConditionalFixedPointOT(**params, callbacks=[("wreck", _Wreck(30.0))])
+    ot = ClassConditionalFixedPointOT(**params, callbacks=[("wreck", wreck(30.0))])
     with pytest.warns(
         ConvergenceWarning,
         match="points of class . a median.*training rows of X of class 1 in 4 dim",
