@@ -107,7 +107,7 @@ feature_names_in_
     >>> rng = np.random.default_rng(0)
     >>> a = rng.integers(0, 2, 600)
     >>> b = rng.integers(0, 2, 500)
-    >>> X = rng.normal(size=(600, 2)) + 4 * a[:, None]
+    >>> X = rng.uniform(-1.7, 1.7, size=(600, 2)) + 4 * a[:, None]
     >>> Y = rng.normal(size=(500, 2)) - 4 * b[:, None]
     >>> ot = ClassConditionalFixedPointOT(hidden_layer_sizes=(32,), max_iter=300,
     ...                                   random_state=0)
@@ -115,9 +115,8 @@ feature_names_in_
     >>> ot.classes_
     array([0, 1])
     >>> Z = ot.transform(np.array([[0.0, 0.0], [4.0, 4.0]]), classes=[0, 1])
-    >>> Z.round(0)
-    array([[ 0.,  0.],
-           [-4., -4.]])
+    >>> np.allclose(Z, [[0.0, 0.0], [-4.0, -4.0]], atol=0.5)  # each class to its own
+    True
     """
 
     _parameter_constraints: dict = {
