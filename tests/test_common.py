@@ -114,7 +114,10 @@ def _float32_products_row_invariant() -> bool:
 
 # Every check passes through these subclasses; none is listed as expected to
 # fail (one is excused, at run time, on hosts whose float32 kernels depend on
-# the row count; see below).
+# the row count; see below). The checks' 20-step fits on tiny samples whose
+# target is an affine image of the source often keep the closed-form start,
+# which is then the answer, and say so in a warning that is expected here.
+@pytest.mark.filterwarnings("ignore:training did not improve the map:UserWarning")
 @parametrize_with_checks(
     [
         _CheckedFixedPointOT(**SMALL),
