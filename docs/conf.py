@@ -1,6 +1,6 @@
 """Sphinx configuration of the skfpot documentation.
 
-Build (from the repository root; about one minute on one CPU core, most of it
+Build (from the repository root; about two minutes on one CPU core, most of it
 running the gallery examples)::
 
     OMP_NUM_THREADS=1 sphinx-build -W -b html docs docs/_build/html

@@ -280,6 +280,16 @@ feature_names_in_
         self : ClassConditionalFixedPointOT
             The fitted estimator.
 
+        Raises
+        ------
+        ValueError, TrainingDivergedError
+            As in :meth:`FixedPointOT.fit`; also when a label array is
+            missing, of the wrong length or holds missing or non-finite
+            labels, when the classes of X and Y differ (or, with
+            ``warm_start``, differ from the first fit's), or when a
+            ``class_weight`` dict does not give a positive weight to
+            exactly the fitted classes.
+
         Warns
         -----
         ConvergenceWarning, UserWarning

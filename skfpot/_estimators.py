@@ -71,8 +71,8 @@ def _spread_rows(order, classes):
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
 #: 1.2-1.6× faster than L-BFGS at d = 2-32 on Mix3toMix10, 1.1× at 64, where
-#: its cache would be 1 GiB at 2**17 rows; at d = 32 the cache is 2 KiB a
-#: row, eight times the float64 data; on the d = 32 Gaussian, which the
+#: its cache would be 520 MiB at 2**17 rows; at d = 32 the cache is 1,056
+#: bytes a row, about four times the float64 data; on the d = 32 Gaussian, which the
 #: quadratic part solves in about 3 evaluations, it was 1.15-1.2× slower) ...
 _AUTO_BFGS_MAX_FEATURES = 32
 #: ... while its per-row inverse-Hessian cache (its upper triangle in
@@ -1276,11 +1276,14 @@ class FixedPointOT(_BaseFixedPointOT):
         minimum). Costs a second solve, which starts close to its solution.
         ``0`` keeps nothing and solves once.
     convexity_penalty : float, default=0.0
-        Weight of a training penalty that keeps ``ψ = ½|x|² − φ`` convex, so
-        that the inner problem of the backward map has a single basin and
-        ``inverse_transform`` inverts ``transform``. On 64 source rows of each
-        minibatch (``convexity_penalty_rows``) it takes a secant towards
-        another row and penalises
+        Weight of a training penalty that pushes ``ψ = ½|x|² − φ`` towards
+        convexity, so that the inner problem of the backward map has a single
+        basin and ``inverse_transform`` inverts ``transform``. It is a
+        penalty on sampled secants, not a guarantee: on one fresh
+        Mix3toMix10 d = 8 seed a deeper spurious basin survived it (see
+        ``second_start_every``, which finds and corrects such basins). On
+        64 source rows of each minibatch (``convexity_penalty_rows``) it
+        takes a secant towards another row and penalises
         ``relu(−m)²``, ``m = ⟨∇ψ(a) − ∇ψ(b), a − b⟩ / |a − b|²`` (zero
         exactly when ``∇ψ`` is monotone on the secants, as for the optimal
         ``ψ``). Costs two gradient evaluations of φ on those rows per step
@@ -1334,8 +1337,11 @@ class FixedPointOT(_BaseFixedPointOT):
         worse on the held-out rows. ``None`` keeps the final weights (``0``
         does too). ``0.999`` (an average over about the last 1,000 steps)
         is the measured setting: on the Gaussian benchmark, 15-51 % lower
-        error at d = 8-64 and every fresh d = 8 seed below the published
-        value, at no measurable cost; on Mix3toMix10, whose long cosine
+        error at d = 8-64 and nine of ten d = 8 seeds below the published
+        value, at no measurable cost (measured before early stopping kept
+        the Gaussian start unless training improves on it; now most
+        near-Gaussian fits return that start, which averaging does not
+        change); on Mix3toMix10, whose long cosine
         schedules end at a learning rate near zero, no gain (d = 8 and 16
         unchanged, d = 2 slightly worse: 0.074 / 0.080 % to 0.076 /
         0.084 %; see "Weight averaging" in the benchmarks). Off by
@@ -1454,8 +1460,10 @@ class FixedPointOT(_BaseFixedPointOT):
         stopping's final comparison kept them, or they replaced a trained
         map that looked broken.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``. Its weights are kept when the last
-        ones are significantly worse on the held-out rows (see
+        Best of ``validation_scores_`` (with ``warm_start``, over the
+        earlier fits' scores too). Unless the fit returns its start
+        (``kept_start_``), this fit's best-scoring weights are kept when the
+        last ones are significantly worse on the held-out rows (see
         ``early_stopping``); otherwise the last ones are.
     fixed_point_solver_ : str
         The iteration used by every solve (``fixed_point_solver`` with
@@ -1551,6 +1559,19 @@ class FixedPointOT(_BaseFixedPointOT):
         -------
         self : FixedPointOT
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On invalid parameters, on samples with NaN or infinite values,
+            fewer than two rows or different numbers of features (or, for
+            DataFrames, different column names), on a ``device`` that is not
+            available, and with ``warm_start`` on data whose features differ
+            from the first fit's.
+        TrainingDivergedError
+            When training diverged before any weights worth keeping existed
+            (a subclass of ``RuntimeError``; later divergence restores the
+            last good weights with a ``ConvergenceWarning`` instead).
 
         Warns
         -----

@@ -712,7 +712,7 @@ def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
 class FixedPointNet(NeuralNet):
     """skorch net whose step is the envelope-gradient dual step.
 
-    ``solver_options`` are passed to :func:`skfpot.core.losses.backward_map`.
+    ``solver_options`` are passed to :func:`skfpot.core.backward_map`.
     """
 
     def __init__(

@@ -969,7 +969,9 @@ def load_mix3tomix10(
     data_dir : str or path-like, default=None
         Folder holding the files. ``None`` uses the first existing of the
         environment variable ``SKFPOT_W2BENCH_DIR`` and
-        ``<project root>/../shared/data/w2bench-mix3tomix10``.
+        ``<project root>/../shared/data/w2bench-mix3tomix10`` (the project
+        root as seen from a source checkout or an editable install; for an
+        installed wheel, set the variable or pass ``data_dir``).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the 2**14 standardisation draws; ``None`` uses the fixed seed 0.

@@ -194,9 +194,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     the classes are already roughly aligned. In
     ``benchmarks/results/domain_adaptation.md`` it raised the target accuracy
     under target shift (0.70 to 0.96), covariate shift (0.96 to 0.996) and a
-    class-dependent shift of two moons (0.88 to 0.97), changed nothing under
+    class-dependent shift of two moons (0.89 to 0.97), changed nothing under
     an affine conditional shift and lowered it on a real split (diabetes by
-    sex: 0.75 to 0.72), for 2 to 12 times the fit time (``pseudo_label_rounds
+    sex: 0.75 to 0.73), for 2 to 5 times the fit time (``pseudo_label_rounds
     + 1`` transport fits). When the first map confuses the classes too often
     the pseudo-labels stay wrong and it does not help; many rounds can drift.
     Source rows transformed without labels (skada's ``transform`` receives no

@@ -175,17 +175,18 @@ def solve_c_transform(
         Starting points (warm start); ``y`` when omitted.
     preconditioner : Tensor of shape (d, d) or (n, d, d), optional
         Symmetric positive-definite ``P`` (identity when omitted).
-    method : {"lbfgs", "bfgs", "damped"}
+    method : {"lbfgs", "bfgs", "damped"}, default="lbfgs"
         Iteration, see the module documentation.
-    memory : int
+    memory : int, default=8
         Number of secant pairs kept by ``"lbfgs"`` (ignored by ``"bfgs"``
-        and ``"damped"``).
-    step_size : float
+        and ``"damped"``). ``FixedPointOT`` passes its own default, 16.
+    step_size : float, default=1.0
         First trial step of every iteration (``α`` of the damped iteration;
         ``1`` is the natural step of L-BFGS). Halved per sample on rejection.
-    tol : float
-        Stop a sample once ``|x − y − ∇φ(x)|₂ / √d <= tol``.
-    max_iter : int
+    tol : float, default=1e-5
+        Stop a sample once ``|x − y − ∇φ(x)|₂ / √d <= tol`` (``FixedPointOT``
+        passes its ``fixed_point_tol``, default 1e-4).
+    max_iter : int, default=100
         Iteration cap per sample.
     inverse_hessian : Tensor of shape (n, d, d), optional
         ``"bfgs"`` only: starting inverse-Hessian estimate of every row

@@ -184,7 +184,7 @@ def backward_map(
 
     The solve starts from the inverse of the potential's affine part (or
     ``x0``) and is preconditioned by the inverse of its quadratic part;
-    ``solver_options`` go to :func:`~skfpot.core.fixed_point.solve_c_transform`.
+    ``solver_options`` go to :func:`~skfpot.core.solve_c_transform`.
 
     Parameters
     ----------

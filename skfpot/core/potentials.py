@@ -65,17 +65,19 @@ class MLPPotential(nn.Module):
     ----------
     n_features : int
         Dimension ``d`` of the data.
-    hidden_layer_sizes : sequence of int
+    hidden_layer_sizes : sequence of int, default=(256, 256, 256)
         Widths of the hidden layers of ``h``. An empty sequence drops ``h``.
-    activation : {"silu", "softplus", "tanh"}
+    activation : {"silu", "softplus", "tanh"}, default="silu"
         Smooth activation of ``h``.
-    quadratic : bool
+    quadratic : bool, default=True
         Learn the quadratic and linear part ``(L_k, b_k)``; when False,
         ``L_k = I`` and ``b_k = 0`` are fixed.
-    n_classes : int
+    n_classes : int, default=1
         Number of classes ``k`` (1 for an unconditional potential).
-    conditioning : {"film", "embedding"}
-        How ``h`` sees the class when ``n_classes > 1``.
+    conditioning : {"film", "embedding"}, default="film"
+        How ``h`` sees the class when ``n_classes > 1``
+        (``ClassConditionalFixedPointOT`` passes its own default,
+        ``"embedding"``).
 
     Examples
     --------
