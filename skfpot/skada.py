@@ -425,7 +425,8 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         -------
         X_t : ndarray of shape (n_samples, n_features)
             Source rows mapped into the target domain, target rows unchanged,
-            in the input's row order.
+            in the input's row order; float32 for float32 input, float64
+            otherwise.
         """
         X, y, source = self._fit(X, y, sample_domain)
         return self._adapt(X, source, y)
@@ -451,7 +452,8 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         Returns
         -------
         X_t : ndarray of shape (n_samples, n_features)
-            Adapted rows, in the input's order.
+            Adapted rows, in the input's order; float32 for float32 input,
+            float64 otherwise.
         """
         check_is_fitted(self)
         X, sample_domain = skada.utils.check_X_domain(
@@ -472,7 +474,11 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         return self._adapt(X, source, y)
 
     def _adapt(self, X, source, y):
-        out = X.copy()
+        # float32 and float64 keep their type, as in ``FixedPointOT.transform``;
+        # integer or boolean features become float64 (a copy of an int array
+        # would truncate the transported rows)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        out = X.astype(dtype)  # always a copy
         if source.any():
             out[source] = self._map_source(X[source], None if y is None else y[source])
         return out

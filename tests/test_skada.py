@@ -129,6 +129,25 @@ def test_fit_transform_maps_source_and_passes_target(conditional_shift):
     assert adapter.class_ot_ is None and adapter.n_features_in_ == 2
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_integer_features_are_transported_as_floats(conditional_shift, dtype):
+    # a copy of an integer X used to receive the transported rows, which
+    # truncated them to integers without a word
+    X, y, sd = conditional_shift
+    X = np.round(4 * X).astype(dtype)
+    adapter = FixedPointOTAdapter(**FAST)
+    Z = adapter.fit_transform(X, y, sample_domain=sd)
+    source = sd >= 0
+    assert Z.dtype == np.float64
+    np.testing.assert_array_equal(Z[~source], X[~source].astype(np.float64))
+    expected = adapter.ot_.transform(X[source].astype(np.float64))
+    np.testing.assert_allclose(Z[source], expected)
+    assert not np.array_equal(Z[source], np.round(Z[source]))  # not truncated
+    Z2 = adapter.transform(X, sample_domain=sd, allow_source=True)
+    assert Z2.dtype == np.float64
+    np.testing.assert_allclose(Z2[source], expected)
+
+
 def test_transform_passes_target_and_guards_source(conditional_shift):
     X, y, sd = conditional_shift
     adapter = FixedPointOTAdapter(**FAST).fit(X, y, sample_domain=sd)
