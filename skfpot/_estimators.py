@@ -69,6 +69,15 @@ def _spread_rows(order, classes):
 
 
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
+#: names of the callbacks ``fit`` adds itself (``_make_net``); ``fit`` finds
+#: them by name, so a user's callback may not take one
+_INTERNAL_CALLBACKS = (
+    "early_stopping",
+    "lr_schedule",
+    "monitor",
+    "progress",
+    "weight_average",
+)
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
 #: 1.2-1.6× faster than L-BFGS at d = 2-32 on Mix3toMix10, 1.1× at 64, where
 #: its cache would be 520 MiB at 2**17 rows; at d = 32 the cache is 1,056
@@ -459,6 +468,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "callbacks must be a list of skorch callbacks (instances or "
                 "subclasses of skorch.callbacks.Callback) or (name, callback) "
                 f"pairs with a str name; got {item!r}"
+            )
+        names = {item[0] for item in self.callbacks or [] if isinstance(item, tuple)}
+        if names & set(_INTERNAL_CALLBACKS):
+            raise ValueError(
+                f"callback name(s) {sorted(names & set(_INTERNAL_CALLBACKS))} are "
+                f"taken by {type(self).__name__}'s own callbacks "
+                f"{list(_INTERNAL_CALLBACKS)}; give the callback another name"
             )
         for item in self.callbacks or []:
             cb = item[1] if isinstance(item, tuple) else item
@@ -1429,7 +1445,10 @@ class FixedPointOT(_BaseFixedPointOT):
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (instances or subclasses of
         :class:`skorch.callbacks.Callback`, or ``(name, callback)`` pairs;
-        anything else raises a :class:`ValueError` in ``fit``) run during
+        anything else raises a :class:`ValueError` in ``fit``, as do the
+        names of the built-in callbacks: ``"early_stopping"``,
+        ``"lr_schedule"``, ``"monitor"``, ``"progress"`` and
+        ``"weight_average"``) run during
         training after the built-in ones, e.g. to log or evaluate the model
         every ``eval_interval`` steps. They receive the
         skorch net; ``net.module_`` is the potential in standardised units.

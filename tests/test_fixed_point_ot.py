@@ -559,6 +559,9 @@ def test_transform_checks_feature_count(data):
         (dict(callbacks=[42]), "callbacks must be a list of skorch callbacks"),
         (dict(callbacks=[("log", 42)]), "got \\('log', 42\\)"),
         (dict(callbacks=[(1, Callback())]), "callbacks must be a list"),
+        # the built-in callbacks' names are taken (fit finds them by name)
+        (dict(callbacks=[("early_stopping", Callback())]), "are taken by"),
+        (dict(callbacks=[("monitor", Callback())]), "\\['monitor'\\] are taken"),
     ],
 )
 def test_invalid_hyperparameters(data, params, match, monkeypatch):
