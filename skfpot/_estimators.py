@@ -1130,6 +1130,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _backward(self, Y, classes=None) -> tuple[np.ndarray, np.ndarray]:
         ys = self._standardise(Y, self.mean_target_, classes)
+        x, converged = self._solve_backward(ys, classes)
+        x = self._class_rows(self.mean_source_, classes) + self.scale_ * x
+        return x.astype(Y.dtype, copy=False), converged
+
+    def _solve_backward(self, ys, classes=None) -> tuple[np.ndarray, np.ndarray]:
+        """The backward map in the network's units (float64), and which
+        solves converged (warns when some did not)."""
         opts = self._solver_options()
 
         anchored = self.anchors_ is not None
@@ -1146,7 +1153,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         chunk = _CHUNK
         if opts["method"] == "bfgs":  # a d × d matrix per row: ≤ 64 MiB
-            chunk = min(_CHUNK, max(64, 2**24 // Y.shape[1] ** 2))
+            chunk = min(_CHUNK, max(64, 2**24 // ys.shape[1] ** 2))
         parts = self._chunks(solve, ys, classes, chunk)
         x = np.concatenate([p[0] for p in parts]).astype(np.float64)
         converged = np.concatenate([p[1] for p in parts])
@@ -1161,33 +1168,58 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
-        x = self._class_rows(self.mean_source_, classes) + self.scale_ * x
-        return x.astype(Y.dtype, copy=False), converged
+        return x, converged
 
-    def _psi(self, Z, classes=None) -> np.ndarray:
-        """Potential ψ = ½|·|² − φ in the user's coordinates (float64)."""
-        zs = self._standardise(Z, self.mean_source_, classes)
+    def _psi_n(self, zs, classes=None) -> np.ndarray:
+        """The network's ψ = ½|·|² − φ in its own units (float64)."""
         parts = self._chunks(
             lambda m, a, k: m.psi(a, k).detach().cpu().numpy(), zs, classes
         )
-        psi_n = np.concatenate(parts).astype(np.float64)
-        linear = (Z * self._class_rows(self.mean_target_, classes)).sum(1)
-        return linear + self.scale_**2 * psi_n
+        return np.concatenate(parts).astype(np.float64)
 
     def _dual(
         self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
     ) -> float:
-        x_hat, _ = self._backward(Y, y_classes)
-        x_hat = x_hat.astype(np.float64)
-        X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-
-        def phi(Z, k):
-            return 0.5 * (Z * Z).sum(1) - self._psi(Z, k)
-
-        phi_c = 0.5 * ((x_hat - Y64) ** 2).sum(1) - phi(x_hat, y_classes)
+        # mean φ(X) + mean φ^c(Y) with φ(x) = ½|x|² − ψ(x) and
+        # φ^c(y) = ψ(x̂) − ⟨x̂, y⟩ + ½|y|², x̂ the backward image of y. In the
+        # user's coordinates ½|x|² and ψ(x) cancel catastrophically for data
+        # far from the origin (offset 1e8, spread 1: the score was off by
+        # 20 %), so expand them in the network's units: x = μ_s + s z,
+        # y = μ_t + s w, ψ(x) = ⟨x, μ_t⟩ + s² ψ_n(z), with μ_s, μ_t the
+        # means of the row's class. Every term is then of the size of the
+        # spread, except the constants ½|μ_s − μ_t|² − ½|μ_t|² (source rows)
+        # and ½|μ_t|² (target rows); with μ_t = c + δ_k, c the mean over the
+        # classes, the ½|c|² parts cancel exactly (both averages are
+        # normalised) and are left out.
+        s = self.scale_
+        z = self._standardise(X.astype(np.float64), self.mean_source_, x_classes)
+        w = self._standardise(Y.astype(np.float64), self.mean_target_, y_classes)
+        z_hat, _ = self._solve_backward(w, y_classes)
+        gap = self.mean_source_ - self.mean_target_
+        level = 0.0  # one class: μ_t = c
+        if self.mean_target_.ndim == 2:  # a row of means per class
+            c = self.mean_target_.mean(0)
+            delta = self.mean_target_ - c
+            level = delta @ c + 0.5 * (delta * delta).sum(1)
+        gx, gy = self._class_rows(gap, x_classes), self._class_rows(gap, y_classes)
+        source = (
+            s * (gx * z).sum(1)
+            + s**2 * (0.5 * (z * z).sum(1) - self._psi_n(z, x_classes))
+            + 0.5 * (gx * gx).sum(-1)
+            - (level if x_classes is None else level[x_classes])
+        )
+        target = (
+            -s * (gy * w).sum(1)
+            + s**2
+            * (
+                self._psi_n(z_hat, y_classes)
+                - (z_hat * w).sum(1)
+                + 0.5 * (w * w).sum(1)
+            )
+            + (level if y_classes is None else level[y_classes])
+        )
         return float(
-            np.average(phi(X64, x_classes), weights=x_weight)
-            + np.average(phi_c, weights=y_weight)
+            np.average(source, weights=x_weight) + np.average(target, weights=y_weight)
         )
 
     def __getstate__(self):

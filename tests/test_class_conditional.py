@@ -149,3 +149,22 @@ def test_a_broken_class_map_goes_back_to_a_sane_start(wreck):
     np.testing.assert_allclose(
         wrecked.inverse_transform(Z, classes=a[:20]), X[:20], atol=1e-3
     )
+
+
+def test_score_is_the_weighted_dual_and_keeps_its_precision_far_away(data):
+    from test_fixed_point_ot import _dual_in_user_coordinates
+
+    X, Y, a, b = data
+    Y = Y + 3.0 * b[:, None]  # class means apart
+    ot = ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+    score = ot.score(X, Y, x_classes=a, y_classes=b)
+    w = ot.class_weight_
+    weights = (w / np.bincount(a) * len(a))[a], (w / np.bincount(b) * len(b))[b]
+    reference = _dual_in_user_coordinates(ot, X, Y, a, b, weights)
+    assert score == pytest.approx(reference, rel=1e-5)
+    # 1e8 away from the origin: the same standardised problem per class
+    far = ClassConditionalFixedPointOT(**TINY).fit(
+        X + 1e8, Y + 1e8, x_classes=a, y_classes=b
+    )
+    far_score = far.score(X + 1e8, Y + 1e8, x_classes=a, y_classes=b)
+    assert far_score == pytest.approx(score, rel=1e-5)
