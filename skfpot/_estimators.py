@@ -69,6 +69,9 @@ def _spread_rows(order, classes):
 
 
 _SOLVER_STEP = {"lbfgs": 1.0, "bfgs": 1.0, "damped": 0.5}
+#: a warm start's data means this many ``scale_`` from the stored ones are
+#: named as the likely cause of a broken map
+_WARM_SHIFT_MAX = 3.0
 #: names of the callbacks ``fit`` adds itself (``_make_net``); ``fit`` finds
 #: them by name, so a user's callback may not take one
 _INTERNAL_CALLBACKS = (
@@ -742,15 +745,18 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         target mean, and of target rows to it. Fitted maps, and the Gaussian
         start, push the source onto the target, about 1×; the threshold is
         10×. ``x_split``, ``y_split``: fit's row orders and validation counts.
+        The target's mean is this sample's (``mean_target_`` for a cold fit;
+        a warm start keeps the first fit's, which new data may lie far from).
         """
         (px, _), (py, _) = x_split, y_split
+        centre = self._sample_means(Y, y_classes)
         rows_x, rows_y = _spread_rows(px, x_classes), _spread_rows(py, y_classes)
         kx = None if x_classes is None else x_classes[rows_x]
         ky = None if y_classes is None else y_classes[rows_y]
         mapped = self._forward(X[rows_x], kx).astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = ((mapped - self._class_rows(self.mean_target_, kx)) ** 2).sum(1)
-            spread = ((Y[rows_y] - self._class_rows(self.mean_target_, ky)) ** 2).sum(1)
+            out = ((mapped - self._class_rows(centre, kx)) ** 2).sum(1)
+            spread = ((Y[rows_y] - self._class_rows(centre, ky)) ** 2).sum(1)
         worst, worst_class = 0.0, None
         for k in [None] if kx is None else np.intersect1d(kx, ky):
             sel_x = slice(None) if k is None else kx == k
@@ -811,6 +817,22 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "than features, or lower learning_rate_init."
                 )
                 break
+        # a warm start keeps the first fit's standardisation; new data far
+        # from its means is the likelier cause (zero shift for a cold fit)
+        shift = max(
+            np.linalg.norm(self._sample_means(A, k) - means, axis=-1).max()
+            for A, k, means in (
+                (X, x_classes, self.mean_source_),
+                (Y, y_classes, self.mean_target_),
+            )
+        )
+        if shift > _WARM_SHIFT_MAX * self.scale_:
+            why = (
+                "warm_start kept the first fit's standardisation (mean_source_, "
+                f"mean_target_, scale_), and this data's means lie {shift:.3g} "
+                f"from it ({shift / self.scale_:.3g} times scale_). Fit new "
+                "data with warm_start=False."
+            )
         where = "to NaN or infinity"
         if np.isfinite(worst):
             where = (
@@ -1414,7 +1436,10 @@ class FixedPointOT(_BaseFixedPointOT):
         whether ``quadratic`` is ``"none"``) and the features (their number
         and names) must be the fitted ones, else ``fit`` raises a
         ``ValueError``. Use it to
-        resume a fit stopped with Ctrl-C or to train longer.
+        resume a fit stopped with Ctrl-C or to train longer, on the same
+        data or data of the same location and scale: new data far from the
+        first fit's means stays badly fitted, and ``fit`` warns when its map
+        then looks broken.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and of Y (at most 4096 rows each),
         evaluate the dual on them every ``eval_interval`` steps, and once it

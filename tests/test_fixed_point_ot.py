@@ -1497,3 +1497,18 @@ def test_score_is_the_dual_and_keeps_its_precision_far_from_the_origin(data):
     far = FixedPointOT(**TINY).fit(X + 1e8, Y + 1e8)
     np.testing.assert_allclose(far.transform(X + 1e8) - 1e8, ot.transform(X), atol=1e-5)
     assert far.score(X + 1e8, Y + 1e8) == pytest.approx(score, rel=1e-5)
+
+
+def test_warm_start_on_far_away_data_warns_and_says_why(data):
+    # a warm start keeps the first fit's standardisation; on data 50 standard
+    # deviations away the continued map stays far off, and the broken-map
+    # check measured the distance from the stale mean_target_, from which
+    # the new target rows were as far as the images: no warning before
+    X, Y = data
+    params = dict(TINY, max_iter=200, early_stopping=False)
+    ot = FixedPointOT(**params, warm_start=True).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match="warm_start kept the first fit's"):
+        ot.fit(X + 50.0, Y - 50.0)
+    with warnings.catch_warnings():  # the same data cold: no broken map
+        warnings.simplefilter("error", ConvergenceWarning)
+        FixedPointOT(**params).fit(X + 50.0, Y - 50.0)
