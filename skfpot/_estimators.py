@@ -20,7 +20,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import Callback, ProgressBar
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    EpochScoring,
+    LRScheduler,
+    ProgressBar,
+)
 from skorch.helper import predefined_split
 
 from skfpot._training import (
@@ -481,6 +487,25 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         for item in self.callbacks or []:
             cb = item[1] if isinstance(item, tuple) else item
+            kind = cb if isinstance(cb, type) else type(cb)
+            if issubclass(kind, LRScheduler):
+                raise ValueError(
+                    "callbacks: skorch's LRScheduler would have no effect, as the "
+                    "built-in schedule sets the learning rate before every step; "
+                    "use learning_rate_schedule and learning_rate_init"
+                )
+            if issubclass(kind, BatchScoring):
+                raise ValueError(
+                    "callbacks: BatchScoring scores skorch's (X, y) batches, which "
+                    "the unpaired training batches are not; use "
+                    "EpochScoring(..., use_caching=False)"
+                )
+            if issubclass(kind, EpochScoring) and getattr(cb, "use_caching", True):
+                raise ValueError(
+                    "callbacks: EpochScoring needs use_caching=False here (its "
+                    "cache expects skorch's (X, y) datasets); its scoring "
+                    "callable gets the net, whose module_ is the potential"
+                )
             monitor = getattr(cb, "monitor", None)  # EarlyStopping, Checkpoint
             if (
                 not self.early_stopping
@@ -1509,6 +1534,10 @@ class FixedPointOT(_BaseFixedPointOT):
         training after the built-in ones, e.g. to log or evaluate the model
         every ``eval_interval`` steps. They receive the
         skorch net; ``net.module_`` is the potential in standardised units.
+        skorch's ``LRScheduler`` is refused (the learning rate follows
+        ``learning_rate_schedule``), as is ``BatchScoring`` (the batches are
+        unpaired samples, not ``(X, y)``), and ``EpochScoring`` needs
+        ``use_caching=False``.
 
     Attributes
     ----------

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from skorch.callbacks import Callback
+from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
 
 import skfpot
 from skfpot import FixedPointOT
@@ -562,6 +562,11 @@ def test_transform_checks_feature_count(data):
         # the built-in callbacks' names are taken (fit finds them by name)
         (dict(callbacks=[("early_stopping", Callback())]), "are taken by"),
         (dict(callbacks=[("monitor", Callback())]), "\\['monitor'\\] are taken"),
+        # skorch callbacks that would be ignored or fail on unpaired batches
+        (dict(callbacks=[LRScheduler()]), "LRScheduler would have no effect"),
+        (dict(callbacks=[BatchScoring(len)]), "BatchScoring scores skorch's"),
+        (dict(callbacks=[EpochScoring(len)]), "needs use_caching=False"),
+        (dict(callbacks=[EpochScoring]), "needs use_caching=False"),
     ],
 )
 def test_invalid_hyperparameters(data, params, match, monkeypatch):
@@ -1512,3 +1517,15 @@ def test_warm_start_on_far_away_data_warns_and_says_why(data):
     with warnings.catch_warnings():  # the same data cold: no broken map
         warnings.simplefilter("error", ConvergenceWarning)
         FixedPointOT(**params).fit(X + 50.0, Y - 50.0)
+
+
+def test_epoch_scoring_without_its_cache_records_a_score(data):
+    X, Y = data
+
+    def quadratic_scale(net, X=None, y=None):
+        return float(net.module_.quad_factor.detach().abs().mean())
+
+    scoring = EpochScoring(quadratic_scale, name="quad", use_caching=False)
+    ot = FixedPointOT(**TINY, callbacks=[scoring]).fit(X, Y)
+    assert len(ot.history_[:, "quad"]) == len(ot.history_)
+    assert np.isfinite(ot.history_[:, "quad"]).all()
