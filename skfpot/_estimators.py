@@ -1116,6 +1116,19 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "features as input"
                 )
             self._check_target_names(names, name)
+            # scikit-learn's warnings for X (validate_data), for Y as well
+            fitted = getattr(self, "feature_names_in_", None)
+            if (fitted is None) != (names is None):
+                cls = type(self).__name__
+                warnings.warn(
+                    f"{name} does not have valid feature names, but {cls} was "
+                    "fitted with feature names"
+                    if names is None
+                    else f"{name} has feature names, but {cls} was fitted "
+                    "without feature names",
+                    UserWarning,
+                    stacklevel=_user_stacklevel(),
+                )
         return X
 
     def _compute_device(self) -> torch.device:

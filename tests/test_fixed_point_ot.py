@@ -1128,9 +1128,17 @@ def test_target_column_names_must_be_the_sources(data):
         ot.inverse_transform(dY[["c", "b", "a"]])
     with pytest.raises(ValueError, match="column names of Y must be those of X"):
         ot.score(dX, dY[["c", "b", "a"]])
-    # an array without names is taken as given, on either side
+    # an array without names is taken as given, on either side, with
+    # scikit-learn's warning for X after fit, for Y too
     FixedPointOT(**TINY).fit(dX, Y)
-    np.testing.assert_array_equal(ot.inverse_transform(dY), ot.inverse_transform(Y))
+    with pytest.warns(UserWarning, match="Y does not have valid feature names"):
+        without = ot.inverse_transform(Y)
+    np.testing.assert_array_equal(ot.inverse_transform(dY), without)
+    with pytest.warns(UserWarning, match="Y does not have valid feature names"):
+        ot.score(dX, Y)
+    plain = FixedPointOT(**TINY).fit(X, Y)
+    with pytest.warns(UserWarning, match="Y has feature names, but FixedPointOT"):
+        plain.inverse_transform(dY)
 
 
 def test_failed_refit_keeps_the_fitted_model(data):
