@@ -56,8 +56,42 @@ def git_commit() -> str | None:
 
 
 #: the commit whose code this process imported (read once, at import time: a
-#: later edit of the tree does not change the code a running benchmark uses)
+#: later edit of the tree does not change the code a running benchmark uses;
+#: subprocess workers import the tree anew and report their own, see
+#: :func:`adopt_worker_commit`)
 _COMMIT_AT_START = git_commit()
+
+
+def adopt_worker_commit(row: dict) -> None:
+    """Record the commit a subprocess worker ran (``row["worker_git_commit"]``,
+    popped) as the row's ``git_commit`` when it differs from the parent's, which
+    stays as ``parent_git_commit``, and say so: the tree changed during the run."""
+    worker = row.pop("worker_git_commit", None)
+    if worker is not None and worker != row.get("git_commit"):
+        warnings.warn(
+            f"a worker ran commit {worker}, the script started at "
+            f"{row.get('git_commit')}: the tree changed during the run; the row "
+            "records the worker's",
+            stacklevel=2,
+        )
+        row["parent_git_commit"] = row.get("git_commit")
+        row["git_commit"] = worker
+
+
+def warm_up_torch() -> None:
+    """Trigger torch's lazy imports before a memory baseline is taken.
+
+    The first ``torch.optim.Adam`` imports ``torch._dynamo`` (~70 MiB of
+    Python modules, measured) and the first double backward initialises the
+    autograd engine; every torch method pays these once, whatever its size,
+    so they belong before the baseline, not in a method's peak.
+    """
+    w = torch.nn.Parameter(torch.ones(4, 4))
+    opt = torch.optim.Adam([w], lr=1e-3)
+    x = torch.ones(2, 4, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.celu(x @ w).sum(), x, create_graph=True)
+    (g * g).sum().backward()
+    opt.step()
 
 
 def machine() -> dict:

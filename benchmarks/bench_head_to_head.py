@@ -58,7 +58,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import append_rows, machine, parse_params
+from _common import (
+    _COMMIT_AT_START,
+    adopt_worker_commit,
+    append_rows,
+    machine,
+    parse_params,
+    warm_up_torch,
+)
 from minmax_ot import fit_minmax, forward_map
 from skorch.callbacks import Callback
 
@@ -304,21 +311,6 @@ class _MarkLoopStart(Callback):
         self.anon.mark()
 
 
-def _warm_up() -> None:
-    """Trigger torch's lazy imports before the baseline is taken.
-
-    The first ``torch.optim.Adam`` imports ``torch._dynamo`` (~70 MiB of
-    Python modules, measured) and the first double backward initialises the
-    autograd engine; both methods pay these once, whatever their size.
-    """
-    w = torch.nn.Parameter(torch.ones(4, 4))
-    opt = torch.optim.Adam([w], lr=1e-3)
-    x = torch.ones(2, 4, requires_grad=True)
-    (g,) = torch.autograd.grad(torch.celu(x @ w).sum(), x, create_graph=True)
-    (g * g).sum().backward()
-    opt.step()
-
-
 def memory_child(args: argparse.Namespace) -> None:
     """Subprocess body: load data, reset the peak, train, print a JSON line.
 
@@ -332,7 +324,7 @@ def memory_child(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     with np.load(args.child_data) as f:
         X, Y = f["X"], f["Y"]
-    _warm_up()
+    warm_up_torch()
     hidden = tuple(args.hidden)
     params = parse_params(args.param)
 
@@ -399,6 +391,7 @@ def memory_child(args: argparse.Namespace) -> None:
                 "hwm_reset": reset,
                 "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
                 "warm_up_fit": bool(args.warm_up_fit),
+                "worker_git_commit": _COMMIT_AT_START,
             }
         )
     )
@@ -553,16 +546,16 @@ def main() -> None:
                     for m in args.methods:
                         mem[m] = measure_memory(m, path, args)
                         print(f"d={d} {m:>4}: memory {mem[m]}", flush=True)
-                        rows.append(
-                            {
-                                **common,
-                                "kind": "memory",
-                                "method": m,
-                                "n_features": d,
-                                "mem_steps": args.mem_steps,
-                                **mem[m],
-                            }
-                        )
+                        row = {
+                            **common,
+                            "kind": "memory",
+                            "method": m,
+                            "n_features": d,
+                            "mem_steps": args.mem_steps,
+                            **mem[m],
+                        }
+                        adopt_worker_commit(row)
+                        rows.append(row)
         print(f"\n=== d = {d}, widths {hidden}, batch {args.batch_size} ===")
         if not args.skip_time and {"ours", "mm"} <= set(times):
             t_ours, t_mm = _median(times["ours"]), _median(times["mm"])

@@ -286,6 +286,10 @@ def worker(spec: dict) -> dict:
     problem, X_test, Y_test, X_back = _make_problem(spec["problem"], spec["d"], seed)
     X, Y = problem.sample(n, random_state=1000 + seed)
     estimator, params = _build(method, spec, X, Y)  # imports before the baseline
+    from _common import _COMMIT_AT_START, warm_up_torch
+
+    if method == "fpot":  # torch's lazy imports before the baseline, too
+        warm_up_torch()
 
     gc.collect()
     _release_free_memory()
@@ -326,6 +330,7 @@ def worker(spec: dict) -> dict:
         "params": params,
         "warnings": messages,
         "status": "ok",
+        "worker_git_commit": _COMMIT_AT_START,
     }
     if not (np.all(np.isfinite(T_hat)) and np.all(np.isfinite(S_hat))):
         row["status"] = "failed: non-finite transported points"
@@ -560,7 +565,7 @@ def main(argv=None) -> None:
         print(RESULT_PREFIX + json.dumps(result, default=float), flush=True)
         return
 
-    from _common import append_rows, machine, parse_params
+    from _common import adopt_worker_commit, append_rows, machine, parse_params
 
     facts = {**machine(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
     skfpot_params = parse_params(args.skfpot_param)
@@ -622,6 +627,7 @@ def main(argv=None) -> None:
                         else:
                             failed[key] = n
                     row.update(facts)
+                    adopt_worker_commit(row)
                     rows.append(row)
                     print_row(row)
                     if not args.no_save:

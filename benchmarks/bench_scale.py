@@ -55,6 +55,9 @@ def worker(n: int, d: int, steps: int, warm: bool, seed: int) -> dict:
     X, Y = problem.sample(n, random_state=1000 + seed)
     X_test = problem.sample_source(4096, random_state=2000 + seed)
     Y_test = problem.forward_map(X_test)
+    from _common import _COMMIT_AT_START, warm_up_torch
+
+    warm_up_torch()  # torch's lazy imports before the baseline
     _reset_peak()
     base = _status_mib("VmRSS")
     start = time.perf_counter()
@@ -78,6 +81,7 @@ def worker(n: int, d: int, steps: int, warm: bool, seed: int) -> dict:
         "fit_seconds": fit_seconds,
         "uvp_fwd": l2_uvp(Y_test, ot.transform(X_test)),
         "uvp_inv": l2_uvp(X_test, ot.inverse_transform(Y_test)),
+        "worker_git_commit": _COMMIT_AT_START,
     }
 
 
@@ -99,7 +103,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    from _common import append_rows, machine
+    from _common import adopt_worker_commit, append_rows, machine
 
     print(machine())
     print(
@@ -117,6 +121,7 @@ def main() -> None:
                 check=True,
             )
             row = {**json.loads(out.stdout.strip().splitlines()[-1]), **machine()}
+            adopt_worker_commit(row)
             print(
                 f"{n:>9} {str(warm):>5} {row['data_mib']:>9.0f} "
                 f"{row['peak_extra_mib']:>10.0f} {row['fit_seconds']:>7.1f} "
