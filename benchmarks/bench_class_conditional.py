@@ -26,7 +26,7 @@ least 5 times worse on every class.
 Run::
 
     python benchmarks/bench_class_conditional.py --seeds 0 1
-    python benchmarks/bench_class_conditional.py --quick   # smoke test
+    python benchmarks/bench_class_conditional.py --quick   # smoke test, not saved
 
 The markdown table is printed and, unless ``--no-save``, written to
 ``benchmarks/results/class_conditional.md`` (``--out``), or appended to it
@@ -249,9 +249,10 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument(
         "--param",
-        nargs="*",
+        action="append",
         default=[],
-        help="estimator overrides key=value for all models, e.g. max_iter=2000",
+        metavar="KEY=VALUE",
+        help="estimator override for all models, e.g. max_iter=2000 (repeatable)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
@@ -259,7 +260,9 @@ def main(argv=None):
     parser.add_argument(
         "--note", default="", help="free text for the results file (e.g. CPU load)"
     )
-    parser.add_argument("--quick", action="store_true", help="1 seed, small sizes")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 seed, small sizes; saves nothing"
+    )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     parser.add_argument(
         "--append", action="store_true", help="append to --out instead of replacing"
@@ -269,7 +272,8 @@ def main(argv=None):
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     params = parse_params(args.param)
-    if args.quick:
+    if args.quick:  # a smoke test never replaces the recorded tables
+        args.no_save = True
         args.seeds, args.n, args.n_test = args.seeds[:1], 3000, 1000
         params = {"hidden_layer_sizes": (32,), "max_iter": 200, **params}
 
