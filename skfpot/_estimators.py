@@ -193,8 +193,8 @@ def _user_stacklevel() -> int:
     return level
 
 
-#: relative ridge of the Gaussian start's covariances (times their mean
-#: variance): exact to 1 % down to features with 1e-4 of the mean variance
+#: relative ridge of the Gaussian start's covariances (times each feature's
+#: variance; a feature without variance gets 1e-12 of the mean variance)
 _GAUSSIAN_START_RIDGE = 1e-6
 #: Ledoit-Wolf shrinkage of the Gaussian start's covariances is applied from
 #: this intensity on; below it, it would move the start by less than the
@@ -595,12 +595,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "X and Y are too large in magnitude to standardise: their means "
                 "or variance overflow float64; rescale them first"
             )
+        same = {
+            name: self._all_rows_identical(A, ssq, means, classes)
+            for name, A, ssq, means, classes in (
+                ("X", X, ssq_x, self.mean_source_, x_classes),
+                ("Y", Y, ssq_y, self.mean_target_, y_classes),
+            )
+        }
         if not warm:
+            if var < np.finfo(np.float64).tiny and not all(same.values()):
+                raise ValueError(
+                    "X and Y vary too little to standardise: their variance "
+                    "underflows float64; rescale them first"
+                )
             self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
-        self._warn_identical_rows(
-            [("X", X, ssq_x, self.mean_source_), ("Y", Y, ssq_y, self.mean_target_)],
-            x_classes is not None,
-        )
+        self._warn_identical_rows(same, x_classes is not None)
 
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
@@ -896,13 +905,17 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 cov = _shrunk_covariance(z, rows)[0] if size > 1 else None
                 if cov is None or not np.all(np.isfinite(cov)):
                     cov = np.eye(z.shape[1])
-                # a ridge relative to the sample's mean variance keeps singular
-                # covariances invertible without bending the map along
-                # features of a smaller scale (1e-3 did: a feature with 1e-4
-                # of the mean variance started 31 % too narrow)
+                # a ridge relative to each feature's own variance keeps
+                # singular covariances invertible without bending the map
+                # along features of a smaller scale (relative to the mean
+                # variance, 1e-3 started a feature with 1e-4 of it 31 % too
+                # narrow, and 1e-6 one with 1e-6 of it 19 %); features without
+                # variance get 1e-12 of the mean variance (a sample without
+                # any, 1e-15)
                 mean_var = np.trace(cov) / len(cov)
-                ridge = max(_GAUSSIAN_START_RIDGE * mean_var, 1e-15)
-                covs.append(cov + ridge * np.eye(len(cov)))
+                floor = max(_GAUSSIAN_START_RIDGE**2 * mean_var, 1e-15)
+                ridge = np.maximum(_GAUSSIAN_START_RIDGE * np.diag(cov), floor)
+                covs.append(cov + np.diag(ridge))
             a = gaussian_ot_matrix(*covs)
             w, v = np.linalg.eigh((a + a.T) / 2)
             factors.append((v * np.sqrt(np.clip(w, 0.0, None))) @ v.T)
@@ -995,14 +1008,31 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return total
 
     @staticmethod
-    def _warn_identical_rows(sides, by_class):
+    def _all_rows_identical(A, ssq, means, classes) -> bool:
+        """Whether all rows of ``A`` (within each class) are one point, up
+        to a few units in the last place. The centred sum of squares ``ssq``
+        screens (its float64 means can be off by far more than the rows'
+        rounding for data far from the origin); the rows confirm."""
+        rounding = 1e-9 * float(np.abs(means).max())
+        if len(A) < 2 or ssq > A.size * rounding**2:  # 1 row: warned elsewhere
+            return False
+        groups = [None] if classes is None else np.unique(classes)
+        for k in groups:
+            rows = A if k is None else A[classes == k]
+            first = rows[0].astype(np.float64)
+            ulps = 4 * np.finfo(rows.dtype).eps * np.abs(first)
+            for i in range(0, len(rows), _CHUNK):
+                if np.any(np.abs(rows[i : i + _CHUNK] - first) > ulps):
+                    return False
+        return True
+
+    @staticmethod
+    def _warn_identical_rows(same, by_class):
         """Warn when all rows of a sample (within each class) are one point:
-        a map from one point is determined at that point only. ``sides``
-        holds ``(name, array, centred sum of squares, means)``; deviations
-        within the rounding of the float64 mean count as none."""
-        for name, A, ssq, means in sides:
-            rounding = 1e-9 * float(np.abs(means).max())
-            if len(A) > 1 and ssq <= A.size * rounding**2:  # 1 row: warned below
+        a map from one point is determined at that point only. ``same`` maps
+        ``"X"`` and ``"Y"`` to :meth:`_all_rows_identical`."""
+        for name, identical in same.items():
+            if identical:
                 what = "transform" if name == "X" else "inverse_transform"
                 warnings.warn(
                     f"all rows of {name} are identical"

@@ -791,6 +791,21 @@ def test_gaussian_start_keeps_features_of_small_scale():
     assert rel.max() < 0.06, rel  # sampling error; a ridge of 1e-3: 0.26
 
 
+@pytest.mark.parametrize("small", [1e-3, 1e-5])
+def test_gaussian_start_ridge_is_relative_to_each_feature(small):
+    # a feature with 1e-6 (1e-10) of the mean variance: the ridge was 1e-6
+    # of the mean variance and bent the start's slope there (2 → 1.61 and,
+    # at 1e-4, → 0.81); relative to each feature's variance it does not
+    rng = np.random.default_rng(0)
+    scales = np.array([small, 1.0, 1.0])
+    X = rng.normal(size=(4000, 3)) * scales
+    Y = rng.normal(size=(4000, 3)) * scales * [2.0, 0.5, 1.0]
+    start = _gaussian_start(X, Y)
+    e = np.diag(scales)
+    slopes = np.diag(start.transform(e) - start.transform(0 * e)) / scales
+    np.testing.assert_allclose(slopes, [2.0, 0.5, 1.0], rtol=0.06)  # sampling
+
+
 def test_gaussian_start_shrinks_the_covariances_of_few_rows():
     from sklearn.covariance import ledoit_wolf_shrinkage
 
@@ -834,6 +849,29 @@ def test_identical_rows_warn(side):
         warnings.simplefilter("always")
         FixedPointOT(**TINY).fit(X + spread, Y + spread)
     assert not [w for w in caught if "identical" in str(w.message)]
+    # far from the origin (Unix times in seconds): a spread of one is real,
+    # though below 1e-9 of the mean (it used to be taken for identical rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**TINY).fit(1.7e9 + B, 1.7e9 + 2 * B)
+    assert not [w for w in caught if "identical" in str(w.message)]
+    with pytest.warns(UserWarning, match="all rows of X are identical"):
+        FixedPointOT(**TINY).fit(np.full((50, 2), 1.7e9), 1.7e9 + B)
+
+
+def test_a_spread_too_small_for_float64_is_an_error():
+    # the variance underflows: the fit used to fall back to scale 1 and
+    # return a wrong map with only a (false) identical-rows warning
+    B = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="vary too little to standardise"):
+        FixedPointOT(**TINY).fit(1e-165 * B, 1e-165 * (B + 1))
+    # identical rows on both sides are one point each, not an error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**TINY).fit(np.full((50, 2), 1e-170), np.full((50, 2), 2e-170))
+    messages = [str(w.message) for w in caught]
+    for side in "XY":
+        assert any(f"all rows of {side} are identical" in m for m in messages)
 
 
 def test_user_callbacks_see_every_step(data):
