@@ -1271,14 +1271,25 @@ def test_warns_when_a_sample_has_fewer_than_two_training_rows():
 
 
 @pytest.mark.parametrize(
-    "early_stopping, factor, where",
+    "early_stopping, factor, match",
     [
-        (True, 30.0, "a median [0-9.]+ times as far"),
-        (False, 30.0, "a median [0-9.]+ times as far"),
-        (True, np.nan, "to NaN or infinity"),
+        (
+            True,
+            30.0,
+            "looks broken: it sends source points a median [0-9.]+ times as far"
+            ".*diverged",
+        ),
+        # without early stopping the comparison with the start on training
+        # rows catches it first (the trained weights' dual there is -1039)
+        (False, 30.0, "training made the map worse: the training dual fell from"),
+        (
+            True,
+            np.nan,
+            "looks broken: it sends source points to NaN or infinity.*diverged",
+        ),
     ],
 )
-def test_a_broken_map_is_flagged(early_stopping, factor, where, wreck):
+def test_a_broken_map_is_flagged(early_stopping, factor, match, wreck):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
     params = dict(TINY, early_stopping=early_stopping)
@@ -1286,13 +1297,13 @@ def test_a_broken_map_is_flagged(early_stopping, factor, where, wreck):
         warnings.simplefilter("error", ConvergenceWarning)
         FixedPointOT(**params).fit(X, Y)  # the same fit, intact: no warning
     wrecked = FixedPointOT(**params, callbacks=[("wreck", wreck(factor))])
-    match = f"looks broken: it sends source points {where}.*diverged"
     with pytest.warns(ConvergenceWarning, match=match) as record:
         wrecked.fit(X, Y)
     assert record[0].filename == __file__  # reported at the user's call
     assert wrecked.transform(X).shape == X.shape  # warned, not refused
     # the starting weights' map is sane, so the fit keeps them
     assert "so the model keeps the starting weights" in str(record[0].message)
+    assert wrecked.kept_start_
     assert np.isfinite(wrecked.transform(X)).all()
 
 
@@ -1575,3 +1586,22 @@ def test_epoch_scoring_without_its_cache_records_a_score(data):
     ot = FixedPointOT(**TINY, callbacks=[scoring]).fit(X, Y)
     assert len(ot.history_[:, "quad"]) == len(ot.history_)
     assert np.isfinite(ot.history_[:, "quad"]).all()
+
+
+def test_without_early_stopping_a_map_worse_than_its_start_is_replaced():
+    # a learning rate far too large for this toy (linear map, 400 rows):
+    # without early stopping nothing compared the result with the start, and
+    # the fit returned a 31 % L2-UVP map without a warning (the start: 1 %)
+    rng = np.random.default_rng(0)
+    M = np.array([[2.0, 0.3], [0.3, 0.7]])
+    X, Y = rng.normal(size=(400, 2)), rng.normal(size=(400, 2)) @ M + 1
+    X_test = rng.normal(size=(2000, 2))
+    params = dict(hidden_layer_sizes=(16,), max_iter=200, early_stopping=False)
+    with pytest.warns(ConvergenceWarning, match="the training dual fell from"):
+        ot = FixedPointOT(**params, learning_rate_init=1.0, random_state=0).fit(X, Y)
+    assert ot.kept_start_
+    assert l2_uvp(X_test @ M + 1, ot.transform(X_test)) < 2.0
+    with warnings.catch_warnings():  # a sane rate: trained weights, no warning
+        warnings.simplefilter("error", ConvergenceWarning)
+        sane = FixedPointOT(**params, random_state=0).fit(X, Y)
+    assert not sane.kept_start_
