@@ -163,7 +163,9 @@ def _shrunk_covariance(z, positions=None) -> tuple[np.ndarray, float]:
     0.004 up to d = 256 on the Gaussian and Mix3toMix10 benchmarks, whose
     starts are left as they were; on the d = 32 Gaussians it is 0.79 with
     18 rows, 0.26 with 180 and 0.058 with 900, and with fewer rows than
-    features it keeps the start's map finite off the rows' span.
+    features it keeps the start's map finite off the rows' span. Two rows
+    give no estimate of it (their formula gives 0 for any pair) and are
+    shrunk fully.
     """
     n = len(z) if positions is None else len(positions)
     mean, cov = _mean_and_covariance(z, positions)
@@ -176,6 +178,8 @@ def _shrunk_covariance(z, positions=None) -> tuple[np.ndarray, float]:
     delta = (np.sum(emp**2) - 2 * mu * np.trace(emp) + d * mu**2) / d
     beta = (fourth / n - np.sum(emp**2)) / (d * n)
     shrink = 0.0 if not delta > 0 else float(min(beta, delta) / delta)
+    if n == 2:  # two centred rows are ±v: beta is 0 whatever they are, and
+        shrink = 1.0  # the rank-1 covariance would set the map off their line
     if not shrink >= _GAUSSIAN_START_MIN_SHRINKAGE:
         return cov, 0.0
     target = np.trace(cov) / d  # the mean variance of the matrix shrunk

@@ -1605,3 +1605,20 @@ def test_without_early_stopping_a_map_worse_than_its_start_is_replaced():
         warnings.simplefilter("error", ConvergenceWarning)
         sane = FixedPointOT(**params, random_state=0).fit(X, Y)
     assert not sane.kept_start_
+
+
+def test_two_rows_shrink_fully():
+    # two centred rows are ±v: Ledoit and Wolf's intensity is 0 whatever they
+    # are, and the rank-1 covariance (plus a ridge) sent points off the rows'
+    # line a thousand times too far (0, 1) -> (0, 1422)
+    from skfpot._estimators import _shrunk_covariance
+
+    rows = torch.as_tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    cov, shrink = _shrunk_covariance(rows)
+    assert shrink == 1.0
+    np.testing.assert_allclose(cov, np.eye(2))  # the mean variance, 2 / 2
+    params = dict(hidden_layer_sizes=(16,), max_iter=200, random_state=0)
+    ot = FixedPointOT(**params, early_stopping=False).fit(
+        [[-1, 0], [1, 0]], [[0, -1], [0, 1]]
+    )
+    assert np.abs(ot.transform([[0.0, 1.0], [0.0, 0.1]])).max() < 3
