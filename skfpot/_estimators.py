@@ -41,7 +41,7 @@ from skfpot._training import (
     ValidationBatches,
     WeightAverage,
     nearest_rows,
-    paired_difference,
+    significantly_worse,
     valid_losses,
 )
 from skfpot._training import _dual as _dual_of
@@ -803,8 +803,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         kept = net.held_out_dual_values(rows)
         net.module_.load_state_dict(start)
         begin = net.held_out_dual_values(rows)
-        worse, se = paired_difference(kept, begin)  # > 0: the start scores better
-        if worse > self.tol + _Z_WORSE * se:
+        if significantly_worse(kept, begin, threshold=self.tol, z=_Z_WORSE):
             return (_dual_of(begin), _dual_of(kept))
         net.module_.load_state_dict(trained)
         return None
