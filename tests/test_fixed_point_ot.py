@@ -1233,7 +1233,18 @@ def test_training_warns_when_solves_fail_late_also_with_early_stopping(data):
         with pytest.warns(ConvergenceWarning, match="in the last 20% of training") as w:
             ot.fit(X, 3.0 * Y)
         assert any(r.filename == __file__ for r in w)
+        assert any("Increase fixed_point_max_iter" in str(r.message) for r in w)
     assert ot.n_iter_ < 50  # early stopping ended the second fit
+
+
+def test_a_tolerance_below_float32s_reach_is_named_as_the_cause(data):
+    # more iterations cannot reach 1e-12 in float32: the warnings say so
+    X, Y = data
+    ot = FixedPointOT(**TINY, early_stopping=False, fixed_point_tol=1e-12)
+    with pytest.warns(ConvergenceWarning, match="below what the float32 solves"):
+        ot.fit(X, 3.0 * Y)
+    with pytest.warns(ConvergenceWarning, match="below what the float32 solves"):
+        ot.inverse_transform(3.0 * Y)
 
 
 def test_warnings_point_at_the_callers_line_from_every_method(data):
