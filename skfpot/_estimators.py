@@ -71,6 +71,12 @@ _CHUNK = 8192
 #: it tolerates
 _SPREAD_ROWS = 1024
 _SPREAD_MAX_RATIO = 10.0
+#: ... and its floor (a map squeezing the source; legit maps are near 1)
+_SPREAD_MIN_RATIO = 0.01
+#: a broken map's message names outliers when a row lies this many times as
+#: far from its sample's mean as the median row (a Gaussian sample of 10**6
+#: rows: about 4)
+_OUTLIER_RATIO = 100.0
 
 
 def _spread_rows(order, classes):
@@ -821,8 +827,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         0.04 at the start, undetected). This compares medians instead, within
         each class: of the squared distance of mapped source rows to the
         target mean, and of target rows to it. Fitted maps, and the Gaussian
-        start, push the source onto the target, about 1×; the threshold is
-        10×. ``x_split``, ``y_split``: fit's row orders and validation counts.
+        start, push the source onto the target, about 1×; the thresholds are
+        10× and, for a map that squeezes the source onto a small part of the
+        target, 1/100 (one far outlier in X: 0.002, unwarned before).
+        ``x_split``, ``y_split``: fit's row orders and validation counts.
         The target's mean is this sample's (``mean_target_`` for a cold fit;
         a warm start keeps the first fit's, which new data may lie far from).
         """
@@ -836,6 +844,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             out = ((mapped - self._class_rows(centre, kx)) ** 2).sum(1)
             spread = ((Y[rows_y] - self._class_rows(centre, ky)) ** 2).sum(1)
         worst, worst_class = 0.0, None
+        lowest, lowest_class = np.inf, None
         for k in [None] if kx is None else np.intersect1d(kx, ky):
             sel_x = slice(None) if k is None else kx == k
             sel_y = slice(None) if k is None else ky == k
@@ -846,9 +855,35 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ratio = np.inf if np.isnan(ratio) else ratio  # NaN images: broken
             if ratio > worst:
                 worst, worst_class = ratio, k
-        if worst <= _SPREAD_MAX_RATIO:
-            return None
-        return worst, worst_class
+            if ratio < lowest:
+                lowest, lowest_class = ratio, k
+        if worst > _SPREAD_MAX_RATIO:
+            return worst, worst_class
+        if lowest < _SPREAD_MIN_RATIO:  # the source squeezed onto a point
+            return lowest, lowest_class
+        return None
+
+    def _outlier_ratio(self, A, means, classes, order) -> float:
+        """How much farther from its (class) mean the farthest row of ``A``
+        lies than the median of up to ``_SPREAD_ROWS`` rows (per class: the
+        largest ratio). A pass over ``A``, made only for a broken map."""
+        rows = _spread_rows(order, classes)
+        k = None if classes is None else classes[rows]
+        sample = ((A[rows] - self._class_rows(means, k)) ** 2).sum(1)
+        ratio = 0.0
+        for c in [None] if classes is None else np.unique(classes):
+            typical = np.median(sample if c is None else sample[k == c])
+            farthest = 0.0
+            for i in range(0, len(A), _CHUNK):
+                part = slice(i, i + _CHUNK)
+                kk = None if classes is None else classes[part]
+                dist = ((A[part] - self._class_rows(means, kk)) ** 2).sum(1)
+                if c is not None:
+                    dist = dist[kk == c]
+                farthest = max(farthest, float(dist.max(initial=0.0)))
+            if typical > 0:
+                ratio = max(ratio, math.sqrt(farthest / typical))
+        return ratio
 
     def _restore_sane_start(self, start, train, split):
         """After a broken map (:meth:`_spread_ratio`), go back to the weights
@@ -880,6 +915,22 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         why = (
             "training probably diverged without being caught. Lower learning_rate_init."
         )
+        if worst < 1:  # squeezed, not thrown
+            why = "training collapsed. Lower learning_rate_init."
+        for name, A, means, order, classes in (
+            ("X", X, self.mean_source_, px, x_classes),
+            ("Y", Y, self.mean_target_, py, y_classes),
+        ):
+            far = self._outlier_ratio(A, means, classes, order)
+            if far > _OUTLIER_RATIO:
+                why = (
+                    f"{name} has rows far from the others (the farthest lies "
+                    f"{far:.3g} times as far from its mean as the median row): "
+                    "they dominate the common scale and the Gaussian start's "
+                    "covariances. Remove outlying rows, or transform the "
+                    "features so that none dominates."
+                )
+                break
         for name, order, n_valid, classes in (
             ("X", px, nvx, x_classes),
             ("Y", py, nvy, y_classes),

@@ -1633,3 +1633,19 @@ def test_two_rows_shrink_fully():
         [[-1, 0], [1, 0]], [[0, -1], [0, 1]]
     )
     assert np.abs(ot.transform([[0.0, 1.0], [0.0, 0.1]])).max() < 3
+
+
+def test_an_outlier_that_squeezes_the_map_is_flagged_and_named():
+    # one row a million units out dominates the common scale and the start's
+    # covariances: the map squeezed the other 500 rows onto a point (a
+    # median 0.05 times the target's spread from its mean) without a warning
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(500, 2)), [[1e6, 1e6]]]
+    Y = rng.normal(size=(500, 2)) + 1
+    params = dict(hidden_layer_sizes=(16,), max_iter=200, random_state=0)
+    match = r"looks broken: .* a median 0\.\d+ times as far.*X has rows far from"
+    with pytest.warns(ConvergenceWarning, match=match):
+        FixedPointOT(**params).fit(X, Y)
+    with warnings.catch_warnings():  # without it: no such warning
+        warnings.simplefilter("error", ConvergenceWarning)
+        FixedPointOT(**params).fit(X[:500], Y)
