@@ -867,22 +867,21 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """How much farther from its (class) mean the farthest row of ``A``
         lies than the median of up to ``_SPREAD_ROWS`` rows (per class: the
         largest ratio). A pass over ``A``, made only for a broken map."""
+        codes = np.zeros(len(A), np.intp) if classes is None else classes
+        farthest = np.zeros(int(codes.max()) + 1)  # per class code
+        for i in range(0, len(A), _CHUNK):
+            part = slice(i, i + _CHUNK)
+            k = None if classes is None else classes[part]
+            dist = ((A[part] - self._class_rows(means, k)) ** 2).sum(1)
+            np.maximum.at(farthest, codes[part], dist)
         rows = _spread_rows(order, classes)
         k = None if classes is None else classes[rows]
         sample = ((A[rows] - self._class_rows(means, k)) ** 2).sum(1)
         ratio = 0.0
-        for c in [None] if classes is None else np.unique(classes):
-            typical = np.median(sample if c is None else sample[k == c])
-            farthest = 0.0
-            for i in range(0, len(A), _CHUNK):
-                part = slice(i, i + _CHUNK)
-                kk = None if classes is None else classes[part]
-                dist = ((A[part] - self._class_rows(means, kk)) ** 2).sum(1)
-                if c is not None:
-                    dist = dist[kk == c]
-                farthest = max(farthest, float(dist.max(initial=0.0)))
+        for c in np.unique(codes[rows]):
+            typical = np.median(sample[codes[rows] == c])
             if typical > 0:
-                ratio = max(ratio, math.sqrt(farthest / typical))
+                ratio = max(ratio, math.sqrt(farthest[c] / typical))
         return ratio
 
     def _restore_sane_start(self, start, train, split):
@@ -1401,7 +1400,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             s * (gx * z).sum(1)
             + s**2 * (0.5 * (z * z).sum(1) - self._psi_n(z, x_classes))
             + 0.5 * (gx * gx).sum(-1)
-            - (level if x_classes is None else level[x_classes])
+            - self._class_rows(level, x_classes)
         )
         target = (
             -s * (gy * w).sum(1)
@@ -1411,7 +1410,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 - (z_hat * w).sum(1)
                 + 0.5 * (w * w).sum(1)
             )
-            + (level if y_classes is None else level[y_classes])
+            + self._class_rows(level, y_classes)
         )
         return float(
             np.average(source, weights=x_weight) + np.average(target, weights=y_weight)
