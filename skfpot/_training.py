@@ -564,10 +564,11 @@ class TrainingDivergedError(RuntimeError):
     """Raised by ``fit`` when training diverged before any good weights existed.
 
     The training dual became non-finite, exceeded its upper bound or
-    collapsed far below zero before any evaluation interval's weights had
-    been trained on without diverging; later divergence restores the last
-    good weights with a ``ConvergenceWarning`` instead. ``step`` is the optimizer
-    step at which it happened.
+    collapsed far below zero at the first step, which judges the weights
+    training started from; later divergence restores the last good weights
+    (those of the last sane evaluation interval, or else the starting ones)
+    with a ``ConvergenceWarning`` instead. ``step`` is the optimizer step at
+    which it happened.
 
     Examples
     --------
