@@ -183,7 +183,7 @@ def _shrunk_covariance(
     along it (the digits example's Gaussian start, 54 images per digit in 64
     pixels: recognised 95.7 / 98.3 % instead of 95.0 / 96.7 %; shrunk
     towards the diagonal instead, with no pooling, its training diverged
-    at the first step).
+    at the second step).
 
     The intensity is that of :func:`sklearn.covariance.ledoit_wolf_shrinkage`
     on the rows divided by ``scale`` (distribution-free; it needs the rows'

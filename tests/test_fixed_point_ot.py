@@ -344,6 +344,35 @@ def test_divergence_before_any_good_weights_raises_the_public_error(data, monkey
         ot.transform(X)
 
 
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_divergence_before_the_first_evaluation_keeps_the_start(
+    data, monkeypatch, early_stopping
+):
+    # the dual turns NaN at the third step, before any evaluation: the first
+    # step's dual judged the starting weights sane, so the model keeps them
+    # with a warning (it raised TrainingDivergedError before)
+    from skfpot import _training
+
+    loss, calls = _training.dual_loss, []
+
+    def failing(*args, **kwargs):
+        calls.append(None)
+        value = loss(*args, **kwargs)
+        return value * float("nan") if len(calls) >= 3 else value
+
+    monkeypatch.setattr(_training, "dual_loss", failing)
+    X, Y = data
+    params = {**TINY, "early_stopping": early_stopping}
+    match = "optimizer step 3.*keeps the starting weights"
+    with pytest.warns(ConvergenceWarning, match=match):
+        ot = FixedPointOT(**params).fit(X, Y)
+    assert ot.kept_start_ and ot.n_iter_ == 3
+    monkeypatch.setattr(_training, "dual_loss", loss)
+    params.update(learning_rate_init=1e-12, max_iter=1)
+    start = FixedPointOT(**params).fit(X, Y)
+    np.testing.assert_allclose(ot.transform(X), start.transform(X), atol=1e-5)
+
+
 def test_divergence_is_caught(data):
     """A training run that blows up never returns silently broken weights."""
     X, Y = data
