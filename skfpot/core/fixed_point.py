@@ -242,6 +242,11 @@ def _gather(t: Tensor, idx: Tensor) -> Tensor:
     return t.index_select(0, idx) if t.is_contiguous() else t[idx]
 
 
+def _norm(v: Tensor) -> Tensor:
+    """``v.norm(dim=-1)``, calling the kernel it dispatches to directly."""
+    return torch.linalg.vector_norm(v, 2, -1)
+
+
 def _rows_of(p: Tensor | None, n: int, d: int, like: Tensor) -> Tensor:
     """``P`` as one ``(d, d)`` matrix per row."""
     if p is None:
@@ -256,7 +261,7 @@ def _bfgs_update(h: Tensor, s: Tensor, yv: Tensor, sy: Tensor) -> Tensor:
     ``u = Hy`` and ``c = ρ²yᵀHy + ρ``, applied as one batched product
     ``H + [s, u] [cs − ρu, −ρs]ᵀ`` (one pass over the ``d × d`` matrices).
     """
-    rho = (1.0 / sy)[:, None]
+    rho = sy.reciprocal()[:, None]  # 1.0 / sy, without its "* 1.0"
     hy = _matvec(h, yv)
     c = rho * rho * (yv * hy).sum(-1, keepdim=True) + rho
     left = torch.stack((s, hy), -1)
@@ -298,7 +303,7 @@ def _quasi_newton(
     gamma = torch.ones(n, device=dev, dtype=dt)
     step = torch.full((n,), step0, device=dev, dtype=dt)
     n_iter = torch.zeros(n, dtype=torch.long, device=dev)
-    res = r.norm(dim=-1) / sqrt_d
+    res = _norm(r) / sqrt_d
     failed = ~torch.isfinite(res)
 
     for _ in range(max_iter):
@@ -332,29 +337,36 @@ def _quasi_newton(
         t = _gather(step, idx)
         xc = xa + t[:, None] * direction
         phic, gc = grad_fn(xc, idx)
-        rc = xc - ya - gc
         dc = xc - ya
+        rc = dc - gc
         half_c = 0.5 * (dc * dc).sum(-1)
         fc = half_c - phic
         scale_a = _gather(scale, idx)
         slack = 64 * eps * (scale_a + half_c.abs() + phic.abs() + 1.0)
         ok = torch.isfinite(fc) & torch.isfinite(rc).all(-1)
         ok &= fc <= fa + 1e-4 * t * slope + slack
-        n_iter[idx] += 1
+        n_iter += active  # the rows of idx, one iteration each
 
         okn = ok.nonzero().squeeze(-1)
-        acc = idx.index_select(0, okn)
+        every = okn.numel() == idx.numel()  # all accepted: no gathers
+        acc = idx if every else idx.index_select(0, okn)
         if acc.numel():
-            xo, ro, fo = (_gather(v, okn) for v in (xc, rc, fc))
+            if every:
+                xo, ro, fo = xc, rc, fc
+            else:
+                xo, ro, fo = (_gather(v, okn) for v in (xc, rc, fc))
             if dense or memory:  # secant pair of the accepted step
-                sv = xo - _gather(xa, okn)
-                yvv = ro - _gather(ra, okn)
+                sv = xo - (xa if every else _gather(xa, okn))
+                yvv = ro - (ra if every else _gather(ra, okn))
                 sy = (sv * yvv).sum(-1)
-                good = sy > 1e-8 * sv.norm(dim=-1) * yvv.norm(dim=-1)
-                upd = acc[good]
-                sv, yvv, sy = sv[good], yvv[good], sy[good]
+                good = sy > 1e-8 * _norm(sv) * _norm(yvv)
+                kept = good.nonzero().squeeze(-1)
+                upd = acc
+                if kept.numel() < good.numel():  # same rows as acc[good]
+                    upd = acc.index_select(0, kept)
+                    sv, yvv, sy = (v.index_select(0, kept) for v in (sv, yvv, sy))
             if dense and upd.numel():
-                hinv[upd] = _bfgs_update(_gather(hinv, upd), sv, yvv, sy)
+                hinv.index_copy_(0, upd, _bfgs_update(_gather(hinv, upd), sv, yvv, sy))
             elif memory and upd.numel():
                 slot = head[upd] % m
                 s_hist[upd, slot] = sv
@@ -363,11 +375,13 @@ def _quasi_newton(
                 head[upd] += 1
                 pu = p if (p is None or p.dim() == 2) else p[upd]
                 gamma[upd] = sy / (yvv * _apply(pu, yvv)).sum(-1)
-            x[acc], r[acc], f[acc] = xo, ro, fo
-            res[acc] = ro.norm(dim=-1) / sqrt_d
-            step[acc] = step0
-        rej = idx[~ok]
-        if rej.numel():
+            x.index_copy_(0, acc, xo)
+            r.index_copy_(0, acc, ro)
+            f.index_copy_(0, acc, fo)
+            res.index_copy_(0, acc, _norm(ro) / sqrt_d)
+            step.index_fill_(0, acc, step0)
+        if not every:
+            rej = idx[~ok]
             step[rej] *= 0.5
             failed[rej] |= step[rej] < 1e-10 * step0
 
