@@ -805,7 +805,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     stacklevel=_user_stacklevel(),
                 )
         split = (X, Y, x_classes, y_classes, (px, nvx), (py, nvy))
-        broken = self._spread_ratio(*split)
+        # after a cold fit mean_target_ is this sample's mean: no pass over Y
+        broken = self._spread_ratio(*split, None if warm else self.mean_target_)
         if broken is not None:
             restored = self._restore_sane_start(start, train, split)
             self._warn_broken(broken, restored, *split)
@@ -841,7 +842,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         net.module_.load_state_dict(trained)
         return None
 
-    def _spread_ratio(self, X, Y, x_classes, y_classes, x_split, y_split):
+    def _spread_ratio(self, X, Y, x_classes, y_classes, x_split, y_split, centre=None):
         """Whether the fitted map throws the source far beyond the target:
         ``(ratio, class)`` of the worst class when it does, else None.
 
@@ -855,11 +856,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         10× and, for a map that squeezes the source onto a small part of the
         target, 1/100 (one far outlier in X: 0.002, unwarned before).
         ``x_split``, ``y_split``: fit's row orders and validation counts.
-        The target's mean is this sample's (``mean_target_`` for a cold fit;
-        a warm start keeps the first fit's, which new data may lie far from).
+        The target's mean is this sample's: ``centre`` (its class means)
+        when the caller has it, else computed (a warm start keeps the first
+        fit's ``mean_target_``, which new data may lie far from).
         """
         (px, _), (py, _) = x_split, y_split
-        centre = self._sample_means(Y, y_classes)
+        if centre is None:
+            centre = self._sample_means(Y, y_classes)
         rows_x, rows_y = _spread_rows(px, x_classes), _spread_rows(py, y_classes)
         kx = None if x_classes is None else x_classes[rows_x]
         ky = None if y_classes is None else y_classes[rows_y]
