@@ -81,12 +81,34 @@ def _check_sample_domain(sample_domain):
     if sample_domain is None:
         return None
     domains = _column_or_1d(sample_domain, "sample_domain")
-    if domains.dtype.kind not in "biuf":
+    if domains.dtype.kind not in "biuf" or (
+        domains.dtype.kind == "f"  # skada would truncate -0.5 to 0, a source
+        and not (np.isfinite(domains).all() and (domains == np.round(domains)).all())
+    ):
         raise ValueError(
             "sample_domain must hold integer domain labels (source >= 0, "
             f"target < 0); got dtype {domains.dtype}"
+            + (" with non-integer values" if domains.dtype.kind == "f" else "")
         )
     return domains
+
+
+def _check_labels(y):
+    """``y`` as a 1-D array (a column vector too, with scikit-learn's
+    warning); ``None`` stays ``None``. Boolean labels are refused: skada
+    masks the target rows' labels by writing -1 into them, which a boolean
+    array stores as True, so every masked row would read as class True."""
+    if y is None:
+        return None
+    y = _column_or_1d(y, "y")
+    if y.dtype.kind == "b":
+        raise ValueError(
+            "y holds booleans, which cannot carry skada's masked label -1 (a "
+            "boolean array stores it as True, so masked target rows would "
+            "read as class True); encode the classes as integers, for "
+            "example y.astype(int)"
+        )
+    return y
 
 
 class FixedPointOTAdapter(skada.BaseAdapter):
@@ -268,6 +290,13 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     def _split_domains(self, X, y, sample_domain):
         """Validated X (and y) and a boolean source mask; both sides present."""
         sample_domain = _check_sample_domain(sample_domain)
+        if y is None and sample_domain is None:
+            raise ValueError(
+                f"{type(self).__name__} needs to know which rows are source "
+                "and which target: pass sample_domain (source >= 0, target "
+                "< 0), or y with the target rows' labels masked (-1 or NaN)"
+            )
+        y = _check_labels(y)
         if y is not None and sample_domain is None:
             # errors of X and y themselves first, with their own messages
             X = check_array(X, input_name="X")
@@ -287,7 +316,6 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         else:
             X, sample_domain = skada.utils.check_X_domain(X, sample_domain)
             if y is not None:
-                y = np.asarray(y)
                 if len(y) != len(X):
                     raise ValueError(
                         f"y has {len(y)} rows but X has {len(X)}; they must match"
@@ -320,7 +348,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         y : array-like of shape (n_samples,), default=None
             Labels; target rows masked (``-1`` or ``NaN``). Used to infer the
             domains when ``sample_domain`` is None, and for
-            ``class_conditional``.
+            ``class_conditional``. Not boolean: skada masks a label by
+            writing -1, which a boolean array stores as True (encode the
+            classes as integers).
         sample_domain : array-like of shape (n_samples,), default=None
             Domain of every row (source ``>= 0``, target ``< 0``).
         **params : dict
@@ -465,7 +495,7 @@ class FixedPointOTAdapter(skada.BaseAdapter):
                 f"expecting {self.n_features_in_} features as input"
             )
         if y is not None:
-            y = np.asarray(y)
+            y = _column_or_1d(y, "y")
             if len(y) != len(X):
                 raise ValueError(
                     f"y has {len(y)} rows but X has {len(X)}; they must match"

@@ -185,8 +185,8 @@ def test_transform_passes_target_and_guards_source(conditional_shift):
         ),
         (
             "no domains, no labels",
-            r"FixedPointOTAdapter needs at least 2 source samples "
-            r"\(sample_domain >= 0\) to fit the transport map; got 0",
+            r"FixedPointOTAdapter needs to know which rows are source and "
+            r"which target: pass sample_domain",
         ),
         (
             "no domains, unmasked labels",
@@ -250,16 +250,61 @@ def test_sample_domain_as_list_or_column_vector(conditional_shift):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("class_conditional", [False, True])
+@pytest.mark.parametrize("with_domains", [False, True])
+def test_labels_as_column_vector(conditional_shift, class_conditional, with_domains):
+    """A column-vector y fits like the 1-d one, with scikit-learn's warning
+    (an IndexError before, when the domains were inferred or with
+    class_conditional)."""
+    X, y, sd = conditional_shift
+    y = _masked(y, sd)
+    kwargs = {"sample_domain": sd} if with_domains else {}
+    params = dict(FAST, class_conditional=class_conditional)
+    expected = FixedPointOTAdapter(**params).fit_transform(X, y, **kwargs)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        got = FixedPointOTAdapter(**params).fit_transform(X, y[:, None], **kwargs)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_boolean_labels_are_refused(conditional_shift):
+    """skada masks the target labels by writing -1, which a boolean array
+    stores as True: every target row would then be a known class True and
+    the class-conditional map silently wrong. fit refuses booleans."""
+    X, y, sd = conditional_shift
+    labels = (y == y.max()).astype(bool)
+    with pytest.raises(ValueError, match="y holds booleans"):
+        FixedPointOTAdapter(class_conditional=True, **FAST).fit(
+            X, labels, sample_domain=sd
+        )
+    pipe = make_da_pipeline(
+        FixedPointOTAdapter(class_conditional=True, **FAST), LogisticRegression()
+    )
+    with pytest.raises(ValueError, match="y holds booleans"):
+        pipe.fit(X, labels, sample_domain=sd)
+    FixedPointOTAdapter(class_conditional=True, **FAST).fit(  # as integers: fine
+        X, labels.astype(int), sample_domain=sd
+    )
+
+
 @pytest.mark.parametrize(
     "domains, message",
     [
         ("2-d", r"sample_domain should be a 1d array, got an array of shape"),
         ("strings", r"sample_domain must hold integer domain labels"),
+        ("fractions", r"integer domain labels .* with non-integer values"),
+        ("nan", r"integer domain labels .* with non-integer values"),
     ],
 )
 def test_sample_domain_errors(conditional_shift, domains, message):
+    """Fractional domains are refused: skada would truncate -0.5 to 0, a
+    source domain."""
     X, y, sd = conditional_shift
-    sample_domain = {"2-d": np.c_[sd, sd], "strings": sd.astype(str)}[domains]
+    sample_domain = {
+        "2-d": np.c_[sd, sd],
+        "strings": sd.astype(str),
+        "fractions": np.where(sd < 0, -0.5, 1.0),
+        "nan": np.where(sd < 0, np.nan, 1.0),
+    }[domains]
     with pytest.raises(ValueError, match=message):
         FixedPointOTAdapter(**FAST).fit(X, sample_domain=sample_domain)
 
