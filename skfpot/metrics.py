@@ -22,7 +22,17 @@ __all__ = [
 
 def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
     """Convert to a float64 2-D array, raising a ValueError otherwise."""
-    array = np.asarray(array, dtype=np.float64)
+    if hasattr(array, "tocsr"):  # a SciPy sparse matrix or array
+        raise ValueError(
+            f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())."
+        )
+    raw = np.asarray(array)
+    if raw.dtype.kind not in "biuf" and raw.dtype != object:
+        raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}.")
+    try:
+        array = raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:  # strings, pandas' NA, ...
+        raise ValueError(f"{name} must hold real numbers: {exc}") from None
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), "
@@ -33,6 +43,16 @@ def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf).")
     return array
+
+
+def _rescaled(*arrays: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """The arrays divided by one power of two near their largest magnitude
+    (exact in floating point; unchanged when that is 0)."""
+    largest = max(float(np.abs(a).max()) for a in arrays)
+    if largest == 0.0:
+        return list(arrays)
+    scale = np.ldexp(1.0, int(np.frexp(largest)[1]))
+    return [a / scale for a in arrays]
 
 
 def _check_same_shape(arrays: dict[str, NDArray[np.float64]]) -> None:
@@ -163,6 +183,9 @@ def l2_uvp(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     y_true = _check_2d(y_true, "y_true")
     y_pred = _check_2d(y_pred, "y_pred")
     _check_same_shape({"y_true": y_true, "y_pred": y_pred})
+    # L2-UVP is scale-free: a power of two (exact) keeps values near 1e±200
+    # from overflowing or underflowing when squared
+    y_true, y_pred = _rescaled(y_true, y_pred)
     variance = float(np.var(y_true, axis=0).sum())
     if not variance > 0.0:
         raise ValueError("y_true has zero total variance; L2-UVP is undefined.")

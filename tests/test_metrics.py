@@ -242,3 +242,29 @@ def test_transport_cosine_is_scale_free():
         assert transport_cosine(X, scale * true, scale * pred) == pytest.approx(
             reference, rel=1e-12
         )
+
+
+def test_l2_uvp_is_scale_free():
+    """Values near 1e±200 neither overflow (NaN before) nor underflow ("zero
+    total variance" before) when squared."""
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=(50, 3))
+    pred = true + 0.1 * rng.normal(size=(50, 3))
+    reference = l2_uvp(true, pred)
+    for scale in (1e-200, 1e200):
+        assert l2_uvp(scale * true, scale * pred) == pytest.approx(reference, rel=1e-12)
+
+
+def test_metrics_refuse_inputs_that_are_not_real_arrays():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    true = np.eye(3)
+    for bad, message in [
+        (scipy_sparse.csr_matrix(true), "y_true is a sparse matrix"),
+        (true.astype(complex), "y_true must hold real numbers, got dtype complex"),
+        (true.astype(str), "y_true must hold real numbers, got dtype <U"),
+        (np.array([["a", 1, 2]] * 3, dtype=object), "y_true must hold real numbers"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            l2_uvp(bad, true)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            transport_cosine(true, bad, true)
