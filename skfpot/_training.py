@@ -451,7 +451,8 @@ class AnnealOnPlateau(Callback):
         net.module_.load_state_dict(self.start_state_)
         self.kept_start_ = True
         self.start_worse_ = worse > self.threshold + self.z * se
-        if worse > self.start_margin + self.threshold:
+        # one held-out row on a side (se = inf) cannot tell a collapse from noise
+        if worse > self.start_margin + self.threshold and math.isfinite(se):
             self.restored_start_ = (_dual(start), _dual(kept))
         if self.sink is not None and net.verbose:
             self.sink(
@@ -542,6 +543,13 @@ def paired_difference(last, best) -> tuple[float, float]:
     ``last`` and ``best`` are sequences of ``(values, weights)`` pairs, one per
     sample (the X and the Y side), the values being the per-row *negative*
     dual terms and the weights summing to one on each side.
+
+    Each side's variance is the weighted one, ``Σ w²(δ − mean)²``, corrected
+    for its degrees of freedom by ``n / (n − 1)`` with ``n = 1 / Σ w²`` (the
+    number of rows for equal weights, Kish's effective one otherwise). A side
+    of one row gives no estimate: the standard error is then infinite, and
+    nothing is significant (a single held-out row has no spread, and its 0
+    made noise look significant).
     """
     diff = var = 0.0
     for (v_last, w), (v_best, _) in zip(last, best, strict=True):
@@ -549,7 +557,11 @@ def paired_difference(last, best) -> tuple[float, float]:
         w = w.double()
         mean = float((w * delta).sum())
         diff += mean
-        var += float((w * w * (delta - mean) ** 2).sum())
+        n = 1.0 / float((w * w).sum())
+        if n < 1.0 + 1e-9:  # one row (or all weight on one)
+            var = math.inf
+        else:
+            var += float((w * w * (delta - mean) ** 2).sum()) * n / (n - 1.0)
     return diff, math.sqrt(var)
 
 
