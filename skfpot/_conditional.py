@@ -34,6 +34,19 @@ def _column_or_1d(values, name):
         raise ValueError(message) from None
 
 
+def _is_missing(value) -> bool:
+    """Whether a label is a missing value: None, a float NaN (Python or
+    numpy), NaT, or pandas' NA (whose comparisons have no truth value)."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return True  # NaN, or an infinite label, as for float arrays
+    try:
+        return bool(value != value)  # NaN-like values differ from themselves
+    except TypeError:  # pd.NA: its truth value is ambiguous
+        return True
+
+
 class ClassConditionalFixedPointOT(_BaseFixedPointOT):
     """One neural potential φ(x, k) that transports every class k separately.
 
@@ -64,12 +77,18 @@ convexity_penalty_rows, second_start_every, weight_average_decay, \
 warm_start, early_stopping, validation_fraction, n_iter_no_change, tol, eval_interval, \
 device, n_jobs, random_state, verbose, callbacks
         As in :class:`FixedPointOT` (a warm start also needs the classes of
-        the fit it continues).
+        the fit it continues). Early stopping holds out
+        ``validation_fraction`` of each class, rounded down, so that a class
+        of fewer than ``1 / validation_fraction`` rows keeps all of them for
+        training (when no class gives a row, the largest gives one).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels (ints or strings) seen at fit.
+        The class labels seen at fit, sorted, in the type scikit-learn's
+        ``column_or_1d`` gives them: a list that mixes numbers and strings
+        becomes strings (pass ``classes`` of the same kind to ``transform``),
+        pandas' nullable integers become floats.
     class_weight_ : ndarray of shape (n_classes,)
         The normalised weights ``w_k`` of the per-class duals.
     module_, mean_source_, mean_target_, scale_, n_iter_, loss_curve_, \
@@ -213,8 +232,15 @@ feature_names_in_
             )
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise ValueError(f"{name} contains NaN or infinite labels")
-        if labels.dtype.kind == "O" and any(v is None for v in labels):
-            raise ValueError(f"{name} contains missing (None) labels")
+        if labels.dtype.kind in "mM" and np.isnat(labels).any():
+            raise ValueError(f"{name} contains missing (NaT) labels")
+        if labels.dtype.kind == "O":
+            missing = [v for v in labels if _is_missing(v)]
+            if missing:
+                raise ValueError(
+                    f"{name} contains {len(missing)} missing or non-finite "
+                    f"labels (such as {missing[0]!r}); every row needs a class"
+                )
         try:
             np.unique(labels)
         except TypeError:

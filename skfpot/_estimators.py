@@ -656,8 +656,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
         # prefix of it.
-        px, nvx = self._split_order(len(X), rng)
-        py, nvy = self._split_order(len(Y), rng)
+        px, nvx = self._split_order(len(X), rng, x_classes)
+        py, nvy = self._split_order(len(Y), rng, y_classes)
         self._warn_few_rows([("X", x_classes, px[nvx:]), ("Y", y_classes, py[nvy:])])
         xs = StandardisedRows(X, px, self.mean_source_, self.scale_, device, x_classes)
         ys = StandardisedRows(Y, py, self.mean_target_, self.scale_, device, y_classes)
@@ -882,7 +882,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ratio = np.inf if np.isnan(ratio) else ratio  # NaN images: broken
             if ratio > worst:
                 worst, worst_class = ratio, k
-            if ratio < lowest:
+            source = X[rows_x][sel_x]
+            if ratio < lowest and (source != source[:1]).any():
+                # a source of one point (warned about in fit) maps to one
+                # point, which may lie at the target's mean: not a squeeze
                 lowest, lowest_class = ratio, k
         if worst > _SPREAD_MAX_RATIO:
             return worst, worst_class
@@ -1114,14 +1117,35 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return [len(rows)]
         return np.bincount(classes[rows], minlength=len(self.classes_))
 
-    def _split_order(self, n, rng):
-        """A random row order and the number of validation rows (a prefix)."""
+    def _split_order(self, n, rng, classes=None):
+        """A random row order and the number of validation rows (a prefix).
+
+        With ``classes`` (codes), the held-out rows are stratified: each
+        class gives ``validation_fraction`` of its rows (of the 4096 at most),
+        rounded down, so that a class of fewer than ``1 / validation_fraction``
+        rows keeps all of them for training; when that holds out no row at
+        all, the largest class gives one."""
         order = rng.permutation(n).astype(_index_dtype(n))
         if not self.early_stopping:
             return order, 0
         # at least one row on each side (n >= 2 was checked)
         n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
-        return order, min(n_valid, n - 1)
+        if classes is None:
+            return order, min(n_valid, n - 1)
+        counts = np.bincount(classes)
+        share = min(self.validation_fraction, _MAX_VALIDATION / n)
+        quota = np.floor(share * counts).astype(np.int64)
+        if quota.sum() == 0:
+            quota[np.argmax(counts)] = 1
+        # the first quota[k] rows of class k in the random order are held out
+        codes = classes[order]
+        by_class = np.argsort(codes, kind="stable")
+        first = np.cumsum(counts) - counts  # where each class begins in it
+        rank = np.empty(n, dtype=np.int64)
+        rank[by_class] = np.arange(n) - np.repeat(first, counts)
+        held = rank < quota[codes]
+        order = np.concatenate([order[held], order[~held]])
+        return order, int(held.sum())
 
     @staticmethod
     def _sample_means(A, classes) -> np.ndarray:
@@ -1405,11 +1429,39 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"samples ({int((~converged).sum())} of {len(converged)}) within "
                 f"fixed_point_max_iter={self.fixed_point_max_iter} at "
                 f"fixed_point_tol={self.fixed_point_tol}; their inverse images "
-                f"are approximate. {self._tol_advice()}",
+                f"are approximate. {self._miss_advice(ys[~converged])}",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
         return x, converged
+
+    def _miss_advice(self, missed) -> str:
+        """What to change when the solves of the standardised rows
+        ``missed`` did not converge. Far from the data the float32 solve
+        cannot resolve ``fixed_point_tol``: its residual is rounding of about
+        1.2e-7 of the point's distance (a d = 2 toy: the solves failed from
+        1,000 ``scale_`` out, with relative residuals |T(S(y)) − y| / |y|
+        near 2e-7, as accurate as float32 allows, at any
+        ``fixed_point_max_iter``)."""
+        reach = np.finfo(np.float32).eps * np.abs(missed).max(axis=1)
+        far = reach > 0.5 * self.fixed_point_tol
+        if far.all() and self.fixed_point_tol >= _FLOAT32_TOL:
+            distance = float(np.linalg.norm(missed, axis=1).min())
+            return (
+                "They lie far outside the data (at least "
+                f"{distance:.3g} times scale_ from the target's mean), where "
+                "float32 rounding, about 1.2e-7 of that distance, exceeds "
+                "fixed_point_tol: their images are as accurate as float32 "
+                "allows, and more iterations do not help. This far out the "
+                "map is an extrapolation."
+            )
+        if far.any() and self.fixed_point_tol >= _FLOAT32_TOL:
+            return (
+                f"{self._tol_advice()} ({int(far.sum())} of them lie so far "
+                "outside the data that float32 rounding exceeds "
+                "fixed_point_tol there.)"
+            )
+        return self._tol_advice()
 
     def _tol_advice(self) -> str:
         """What to change when solves miss ``fixed_point_tol``."""

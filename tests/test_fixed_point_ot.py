@@ -326,6 +326,23 @@ def test_non_converged_inverse_warns(gaussian4):
     strict.__dict__.update({k: v for k, v in vars(ot).items() if k.endswith("_")})
     with pytest.warns(ConvergenceWarning, match=r"did not converge for \d+\.\d+%"):
         strict.inverse_transform(Ye)
+    with pytest.warns(ConvergenceWarning, match="Increase fixed_point_max_iter"):
+        strict.inverse_transform(Ye)
+
+
+def test_inverse_far_outside_the_data_says_float32_limits_it(gaussian4):
+    """Thousands of scale_ from the data the residual is float32 rounding of
+    the point's distance: more iterations cannot help, and the warning says
+    so instead of asking for them."""
+    problem, ot = gaussian4
+    directions = np.random.default_rng(0).normal(size=(20, ot.n_features_in_))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    far = ot.mean_target_ + 1e4 * ot.scale_ * directions  # some solves land
+    with pytest.warns(ConvergenceWarning, match="far outside the data") as rec:
+        x = ot.inverse_transform(far)
+    assert "Increase fixed_point_max_iter" not in str(rec[0].message)
+    residual = np.linalg.norm(ot.transform(x) - far, axis=1)
+    assert residual.max() < 1e-5 * np.linalg.norm(far - ot.mean_target_, axis=1).min()
 
 
 def test_divergence_before_any_good_weights_raises_the_public_error(data, monkeypatch):
@@ -908,8 +925,14 @@ def test_identical_rows_warn(side):
         warnings.simplefilter("always")
         FixedPointOT(**TINY).fit(1.7e9 + B, 1.7e9 + 2 * B)
     assert not [w for w in caught if "identical" in str(w.message)]
-    with pytest.warns(UserWarning, match="all rows of X are identical"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         FixedPointOT(**TINY).fit(np.full((50, 2), 1.7e9), 1.7e9 + B)
+    messages = [str(w.message) for w in caught]
+    assert any("all rows of X are identical" in m for m in messages)
+    # one point maps to one point, perhaps the target's mean: not a map that
+    # "squeezes" the source (which advised lowering learning_rate_init)
+    assert not [m for m in messages if "looks broken" in m]
 
 
 def test_a_spread_too_small_for_float64_is_an_error():
@@ -1178,10 +1201,46 @@ def test_paired_difference_is_the_weighted_mean_difference_and_its_standard_erro
     best = [(torch.tensor(b), torch.tensor(wx)), (torch.tensor(d), torch.tensor(wy))]
     diff, se = paired_difference(last, best)
     means = [wx @ (a - b), wy @ (c - d)]
-    var = (wx**2) @ (a - b - means[0]) ** 2 + (wy**2) @ (c - d - means[1]) ** 2
+    n_x = 1 / (wx**2).sum()  # Kish's effective number of rows
+    var = (wx**2) @ (a - b - means[0]) ** 2 * n_x / (n_x - 1)
+    var += (wy**2) @ (c - d - means[1]) ** 2 * 70 / 69
     assert diff == pytest.approx(sum(means))
     assert se == pytest.approx(np.sqrt(var))
+    # equal weights: the textbook standard error of a mean (ddof=1)
+    equal = [(torch.tensor(c), torch.tensor(wy))]
+    _, se = paired_difference(equal, [(torch.tensor(d), torch.tensor(wy))])
+    assert se == pytest.approx(np.std(c - d, ddof=1) / np.sqrt(70))
     assert paired_difference(best, best) == (0.0, 0.0)
+
+
+def test_one_held_out_row_makes_nothing_significant():
+    """A side of one row has no spread to estimate: its standard error is
+    infinite, not 0 (which made any difference look significant)."""
+    from skfpot._training import paired_difference, significantly_worse
+
+    one = torch.ones(1, dtype=torch.float64)
+    many = torch.full((5,), 0.2, dtype=torch.float64)
+    best = [(torch.zeros(1, dtype=torch.float64), one), (torch.zeros(5), many)]
+    last = [(torch.full((1,), 3.0), one), (torch.arange(5.0), many)]
+    diff, se = paired_difference(last, best)
+    assert diff == pytest.approx(5.0) and se == np.inf
+    assert not significantly_worse(last, best, threshold=0.0, z=2.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_samples_of_a_few_rows_get_no_warning_from_one_held_out_row(seed):
+    """With fewer than 20 rows early stopping holds out one row per sample:
+    before, its zero standard error turned noise into "significantly worse"
+    warnings with wrong advice (seeds 1 and 2 here)."""
+    from skfpot.datasets import make_gaussian_pair
+
+    X, Y = make_gaussian_pair(2, random_state=seed).sample(15, random_state=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(hidden_layer_sizes=(16,), max_iter=200, random_state=seed).fit(
+            X, Y
+        )
+    assert [str(w.message) for w in caught] == []
 
 
 def test_held_out_dual_values_sum_to_the_kept_weights_validation_loss(data):
