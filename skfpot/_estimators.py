@@ -625,8 +625,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if not warm:
                 self.mean_source_ = self._sample_means(X, x_classes)
                 self.mean_target_ = self._sample_means(Y, y_classes)
-            ssq_x = self._centred_ssq(X, self.mean_source_, x_classes)
-            ssq_y = self._centred_ssq(Y, self.mean_target_, y_classes)
+            ssq_x, by_class_x = self._centred_ssq(X, self.mean_source_, x_classes)
+            ssq_y, by_class_y = self._centred_ssq(Y, self.mean_target_, y_classes)
             var = (ssq_x / len(X) + ssq_y / len(Y)) / (2 * X.shape[1])
         if not (
             np.isfinite(var)
@@ -637,21 +637,23 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "X and Y are too large in magnitude to standardise: their means "
                 "or variance overflow float64; rescale them first"
             )
-        same = {
-            name: self._all_rows_identical(A, ssq, means, classes)
+        identical = {
+            name: self._identical_groups(A, ssq, means, classes)
             for name, A, ssq, means, classes in (
-                ("X", X, ssq_x, self.mean_source_, x_classes),
-                ("Y", Y, ssq_y, self.mean_target_, y_classes),
+                ("X", X, (ssq_x, by_class_x), self.mean_source_, x_classes),
+                ("Y", Y, (ssq_y, by_class_y), self.mean_target_, y_classes),
             )
         }
+        groups = 1 if x_classes is None else len(self.mean_source_)
         if not warm:
-            if var < np.finfo(np.float64).tiny and not all(same.values()):
+            every = all(len(found) == groups for found in identical.values())
+            if var < np.finfo(np.float64).tiny and not every:
                 raise ValueError(
                     "X and Y vary too little to standardise: their variance "
                     "underflows float64; rescale them first"
                 )
             self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
-        self._warn_identical_rows(same, x_classes is not None)
+        self._warn_identical_rows(identical, {"X": x_classes, "Y": y_classes})
 
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
@@ -1155,48 +1157,83 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         k = range(int(classes.max()) + 1)
         return np.stack([A[classes == i].mean(0, dtype=np.float64) for i in k])
 
-    def _centred_ssq(self, A, means, classes) -> float:
-        """Sum of squared deviations from the (class) means, in chunks."""
+    def _centred_ssq(self, A, means, classes) -> tuple[float, np.ndarray | None]:
+        """Sum of squared deviations from the (class) means, in chunks, and
+        with ``classes`` the sums per class code (else None)."""
         total = 0.0
+        per_class = None if classes is None else np.zeros(len(means))
         for i in range(0, len(A), _CHUNK):
             rows = slice(i, i + _CHUNK)
             c = None if classes is None else classes[rows]
             dev = A[rows].astype(np.float64, copy=False) - self._class_rows(means, c)
             total += float((dev**2).sum())
-        return total
+            if per_class is not None:
+                per_class += np.bincount(c, (dev**2).sum(1), minlength=len(means))
+        return total, per_class
 
     @staticmethod
-    def _all_rows_identical(A, ssq, means, classes) -> bool:
-        """Whether all rows of ``A`` (within each class) are one point, up
-        to a few units in the last place. The centred sum of squares ``ssq``
-        screens (its float64 means can be off by far more than the rows'
-        rounding for data far from the origin); the rows confirm."""
-        rounding = 1e-9 * float(np.abs(means).max())
-        if len(A) < 2 or ssq > A.size * rounding**2:  # 1 row: warned elsewhere
-            return False
-        groups = [None] if classes is None else np.unique(classes)
-        for k in groups:
+    def _identical_groups(A, ssq, means, classes) -> list:
+        """The groups of ``A`` whose rows are all one point, up to a few
+        units in the last place: ``[None]`` or ``[]`` without classes, else
+        the class codes. ``ssq`` (:meth:`_centred_ssq`) screens, against the
+        rounding of each group's float64 mean (which can be off by far more
+        than the rows' rounding for data far from the origin); the rows
+        confirm. A sample of one row has no group (it is warned about
+        elsewhere); a class of one row is one."""
+        if len(A) < 2:
+            return []
+        if classes is None:
+            groups, sums, centres = [None], [ssq[0]], means[None]
+        else:
+            groups, sums, centres = range(len(means)), ssq[1], means
+        counts = (
+            [len(A)] if classes is None else np.bincount(classes, minlength=len(means))
+        )
+        found = []
+        for k, total, centre, n in zip(groups, sums, centres, counts, strict=True):
+            rounding = 1e-9 * float(np.abs(centre).max())
+            if total > n * A.shape[1] * rounding**2:
+                continue
             rows = A if k is None else A[classes == k]
             first = rows[0].astype(np.float64)
             ulps = 4 * np.finfo(rows.dtype).eps * np.abs(first)
-            for i in range(0, len(rows), _CHUNK):
-                if np.any(np.abs(rows[i : i + _CHUNK] - first) > ulps):
-                    return False
-        return True
+            if not any(
+                np.any(np.abs(rows[i : i + _CHUNK] - first) > ulps)
+                for i in range(0, len(rows), _CHUNK)
+            ):
+                found.append(k)
+        return found
 
-    @staticmethod
-    def _warn_identical_rows(same, by_class):
-        """Warn when all rows of a sample (within each class) are one point:
-        a map from one point is determined at that point only. ``same`` maps
-        ``"X"`` and ``"Y"`` to :meth:`_all_rows_identical`."""
-        for name, identical in same.items():
-            if identical:
-                what = "transform" if name == "X" else "inverse_transform"
+    def _warn_identical_rows(self, identical, classes):
+        """Warn when all rows of a sample, of each class, or of some classes
+        (of at least two rows) are one point: a map from one point is
+        determined at that point only. ``identical`` maps ``"X"`` and
+        ``"Y"`` to :meth:`_identical_groups`, ``classes`` them to their class
+        codes (or None)."""
+        for name, found in identical.items():
+            what = "transform" if name == "X" else "inverse_transform"
+            codes = classes[name]
+            if codes is None or len(found) == len(self.classes_):
+                if found:
+                    where = "" if codes is None else " within each class"
+                    warnings.warn(
+                        f"all rows of {name} are identical{where}: a transport "
+                        f"map from one point is determined only at that point, "
+                        f"so {what} is meaningful only there",
+                        UserWarning,
+                        stacklevel=_user_stacklevel(),
+                    )
+                continue
+            counts = np.bincount(codes, minlength=len(self.classes_))
+            some = [self.classes_[k] for k in found if counts[k] >= 2]
+            if some:
+                labels = ", ".join(repr(v) for v in np.asarray(some).tolist()[:5])
+                more = f" and {len(some) - 5} more" if len(some) > 5 else ""
                 warnings.warn(
-                    f"all rows of {name} are identical"
-                    f"{' within each class' if by_class else ''}: a transport "
-                    f"map from one point is determined only at that point, so "
-                    f"{what} is meaningful only there",
+                    f"all rows of {name} in class{'es' if len(some) > 1 else ''} "
+                    f"{labels}{more} are identical: a transport map from one "
+                    f"point is determined only at that point, so {what} of "
+                    f"such a class is meaningful only there",
                     UserWarning,
                     stacklevel=_user_stacklevel(),
                 )

@@ -247,3 +247,28 @@ def test_many_small_classes_keep_their_rows_with_early_stopping():
     assert not [w for w in caught if "looks broken" in str(w.message)]
     error = np.abs(ot.transform(X, classes=labels) - X - np.repeat(shifts, 4, 0))
     assert error.max() < 1.0
+
+
+def test_a_class_of_identical_rows_warns():
+    """One class of X collapsed to a point is named (only a sample, or every
+    class, of identical rows was warned about before)."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(90, 2)), rng.normal(size=(90, 2)) + 1.0
+    labels = np.repeat(["a", "b", "c"], 30)
+    X[labels == "b"] = [3.0, 4.0]
+    with pytest.warns(UserWarning, match=r"all rows of X in class 'b' are identical"):
+        ot = ClassConditionalFixedPointOT(**TINY).fit(
+            X, Y, x_classes=labels, y_classes=labels
+        )
+    assert np.isfinite(ot.transform(X, classes=labels)).all()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ClassConditionalFixedPointOT(**TINY).fit(
+            rng.normal(size=(90, 2)), Y, x_classes=labels, y_classes=labels
+        )
+    assert not [w for w in caught if "identical" in str(w.message)]
+    points = np.repeat(rng.normal(size=(3, 2)), 30, axis=0)  # every class a point
+    with pytest.warns(UserWarning, match="all rows of X are identical within each"):
+        ClassConditionalFixedPointOT(**TINY).fit(
+            points, Y, x_classes=labels, y_classes=labels
+        )
