@@ -592,6 +592,16 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "in the same space"
             )
         self._check_target_names(names, name)
+        fitted = getattr(self, "feature_names_in_", None)
+        if (fitted is None) != (names is None):  # as validate_data warns for X
+            warnings.warn(
+                f"{name} does not have valid feature names, but X has: its "
+                "columns are taken to be X's, in order"
+                if names is None
+                else f"{name} has feature names, but X does not: they are ignored",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
         return Y
 
     def _check_target_names(self, names, name):

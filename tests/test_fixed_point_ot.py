@@ -219,7 +219,7 @@ def test_pandas_output_and_feature_names(data):
     X, Y = data
     cols = ["a", "b", "c"]
     ot = FixedPointOT(**TINY).set_output(transform="pandas")
-    ot.fit(pd.DataFrame(X, columns=cols), Y)
+    ot.fit(pd.DataFrame(X, columns=cols), pd.DataFrame(Y, columns=cols))
     out = ot.transform(pd.DataFrame(X, columns=cols))
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == cols
@@ -1281,8 +1281,11 @@ def test_target_column_names_must_be_the_sources(data):
     with pytest.raises(ValueError, match="column names of Y must be those of X"):
         ot.score(dX, dY[["c", "b", "a"]])
     # an array without names is taken as given, on either side, with
-    # scikit-learn's warning for X after fit, for Y too
-    FixedPointOT(**TINY).fit(dX, Y)
+    # scikit-learn's warning for X after fit, for Y too, and at fit as well
+    with pytest.warns(UserWarning, match="Y does not have valid feature names, but X"):
+        FixedPointOT(**TINY).fit(dX, Y)
+    with pytest.warns(UserWarning, match="Y has feature names, but X does not"):
+        FixedPointOT(**TINY).fit(X, dY)
     with pytest.warns(UserWarning, match="Y does not have valid feature names"):
         without = ot.inverse_transform(Y)
     np.testing.assert_array_equal(ot.inverse_transform(dY), without)
