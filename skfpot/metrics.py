@@ -264,7 +264,10 @@ def gaussian_w2_squared(
     """Squared 2-Wasserstein distance between two Gaussian laws.
 
     ``|m1 - m2|^2 + tr S1 + tr S2 - 2 tr (S1^(1/2) S2 S1^(1/2))^(1/2)``, computed
-    in float64 with symmetric eigendecompositions for the matrix square roots.
+    in float64 with symmetric eigendecompositions for the matrix square roots,
+    the covariance term as ``min_U |S1^(1/2) - S2^(1/2) U|_F^2`` over orthogonal
+    ``U`` (the same value, without the trace formula's cancellation when the
+    covariances nearly coincide).
 
     Parameters
     ----------
@@ -305,12 +308,17 @@ def gaussian_w2_squared(
     1.0
     """
     mean1, cov1, mean2, cov2 = _check_gaussians(mean1, cov1, mean2, cov2)
-    root1 = _sqrtm_psd(cov1)
-    cross = _sqrtm_psd(root1 @ cov2 @ root1)
-    # the Bures term is clipped at zero on its own, so that its round-off
-    # cannot swallow a small mean term next to large covariances
-    bures = float(np.trace(cov1)) + float(np.trace(cov2)) - 2.0 * float(np.trace(cross))
-    return float(np.sum((mean1 - mean2) ** 2)) + max(bures, 0.0)
+    # The covariance (Bures) term as min over orthogonal U of
+    # |S1^(1/2) - S2^(1/2) U|_F^2, U the polar factor of S2^(1/2) S1^(1/2):
+    # the same value as the trace formula, whose terms cancel when the
+    # covariances nearly coincide (relative error 1e-4 at a relative
+    # difference of 1e-6 in d = 8, against 2e-9 so); a sum of squares, it is
+    # never negative, and a small mean term next to large covariances is
+    # kept.
+    root1, root2 = _sqrtm_psd(cov1), _sqrtm_psd(cov2)
+    left, _, right = np.linalg.svd(root2 @ root1)
+    bures = float(np.sum((root1 - root2 @ (left @ right)) ** 2))
+    return float(np.sum((mean1 - mean2) ** 2)) + bures
 
 
 def gaussian_ot_matrix(cov1: ArrayLike, cov2: ArrayLike) -> NDArray[np.float64]:
