@@ -132,6 +132,12 @@ def _resolve_solver(solver: str, n_features: int, warm_start_rows: int) -> str:
     return "lbfgs"
 
 
+def _mad(A) -> np.ndarray:
+    """Median absolute deviation of every column of ``A`` (float64)."""
+    A = np.asarray(A, dtype=np.float64)
+    return np.median(np.abs(A - np.median(A, axis=0)), axis=0)
+
+
 def _chunks(z, positions=None):
     """The rows ``positions`` (all when omitted) of ``z``, a tensor or
     :class:`StandardisedRows`, in float64 chunks: no copy of the sample."""
@@ -575,7 +581,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "a 1-D array (with one feature, pass Y.reshape(-1, 1)). In a "
                 "Pipeline, whose fit passes labels as y, fit "
                 "the map on the two samples first and wrap it in "
-                "sklearn.frozen.FrozenEstimator (user guide, 'Domain adaptation')"
+                "sklearn.frozen.FrozenEstimator (user guide, 'Maps in scikit-learn "
+                "pipelines', and the domain adaptation page)"
             )
         names = _feature_names(Y)
         Y = check_array(
@@ -793,9 +800,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 [before["fixed_point_converged_"], converged]
             )
             self.second_start_switches_ += before["second_start_switches_"]
-            if valid is not None and before["validation_scores_"] is not None:
-                self.validation_scores_ = (
-                    before["validation_scores_"] + self.validation_scores_
+            if before["validation_scores_"] is not None:  # kept without ES
+                self.validation_scores_ = before["validation_scores_"] + (
+                    self.validation_scores_ or []
                 )
         self.start_validation_score_ = None
         if stopping is not None and stopping.start_score_ is not None:
@@ -884,6 +891,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             spread = ((Y[rows_y] - self._class_rows(centre, ky)) ** 2).sum(1)
         worst, worst_class = 0.0, None
         lowest, lowest_class = np.inf, None
+        squeezed = (np.inf, None, None)  # per feature: (ratio, class, feature)
         for k in [None] if kx is None else np.intersect1d(kx, ky):
             sel_x = slice(None) if k is None else kx == k
             sel_y = slice(None) if k is None else ky == k
@@ -899,10 +907,26 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 # a source of one point (warned about in fit) maps to one
                 # point, which may lie at the target's mean: not a squeeze
                 lowest, lowest_class = ratio, k
+            # one feature can be squeezed alone, which the distances hide (a
+            # row of X at (1e6, 0) beside 500 standard normal ones: the first
+            # feature's images collapsed to a point, unwarned): compare the
+            # squared median absolute deviations feature by feature, where
+            # the source varies and the target does more than negligibly
+            images, targets = mapped[sel_x], Y[rows_y][sel_y].astype(np.float64)
+            mad_x, mad_i, mad_y = (_mad(A) for A in (source, images, targets))
+            relevant = (mad_x > 0) & (mad_y**2 > 1e-4 * ref / len(mad_y))
+            if relevant.any():
+                per_feature = np.full(len(mad_y), np.inf)
+                per_feature[relevant] = (mad_i[relevant] / mad_y[relevant]) ** 2
+                j = int(np.argmin(per_feature))
+                if per_feature[j] < squeezed[0]:
+                    squeezed = (per_feature[j], k, j)
         if worst > _SPREAD_MAX_RATIO:
-            return worst, worst_class
+            return worst, worst_class, None
         if lowest < _SPREAD_MIN_RATIO:  # the source squeezed onto a point
-            return lowest, lowest_class
+            return lowest, lowest_class, None
+        if squeezed[0] < _SPREAD_MIN_RATIO:  # or along one feature
+            return squeezed
         return None
 
     def _outlier_ratio(self, A, means, classes, order) -> float:
@@ -947,7 +971,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _warn_broken(self, broken, restored, X, Y, x_classes, y_classes, *splits):
         """Warn about a broken map (``broken``: :meth:`_spread_ratio`'s),
         saying whether the starting weights replaced it."""
-        worst, worst_class = broken
+        worst, worst_class, feature = broken
         (px, nvx), (py, nvy) = splits
         d = X.shape[1]
         group = ""
@@ -1004,7 +1028,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "data with warm_start=False."
             )
         where = "to NaN or infinity"
-        if np.isfinite(worst):
+        if feature is not None:
+            where = (
+                f"with a spread in feature {feature} {math.sqrt(worst):.3g} "
+                "times the target points' (median absolute deviations; a "
+                "fitted map keeps them alike)"
+            )
+        elif np.isfinite(worst):
             where = (
                 f"a median {math.sqrt(worst):.3g} times as far from the target's "
                 "mean as the target points lie (a fitted map keeps them alike)"
@@ -1394,25 +1424,34 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return torch.device("cpu")
         return self.device_
 
-    def _chunks(self, fn, A, classes, chunk=_CHUNK):
-        """Apply ``fn(module, a, k)`` to row chunks of ``A``, in parallel."""
+    def _chunks(self, fn, A, classes, chunk=_CHUNK, means=None):
+        """Apply ``fn(module, a, k, rows, z)`` to row chunks of ``A``, in
+        parallel threads, and return the results in order: ``rows`` is the
+        chunk's slice of ``A``, ``z`` its rows in float64, standardised
+        around ``means`` when given (chunk by chunk: no standardised copy of
+        ``A``), ``a`` those as a float32 tensor on the compute device and
+        ``k`` their class codes (or None)."""
         device = self._compute_device()
         module = copy.deepcopy(self.module_).to(device)
         starts = range(0, len(A), chunk)
 
         def run(i):
-            rows = A[i : i + chunk]
-            if rows.size and not np.abs(rows).max() <= np.finfo(np.float32).max:
+            rows = slice(i, i + chunk)
+            k_rows = None if classes is None else classes[rows]
+            z = A[rows]
+            if means is not None:
+                z = self._standardise(z, means, k_rows)
+            if z.size and not np.abs(z).max() <= np.finfo(np.float32).max:
                 raise ValueError(
                     "the input lies too far from the training data: in the "
                     "standardised units the network works in, some values "
                     "exceed the float32 range"
                 )
-            a = torch.as_tensor(rows, dtype=torch.float32, device=device)
+            a = torch.as_tensor(z, dtype=torch.float32, device=device)
             k = None
             if classes is not None:
-                k = torch.as_tensor(classes[i : i + chunk], device=device)
-            return fn(module, a, k)
+                k = torch.as_tensor(k_rows, device=device)
+            return fn(module, a, k, rows, z)
 
         if self.n_jobs in (None, 1) or len(starts) == 1:
             return [run(i) for i in starts]
@@ -1432,28 +1471,44 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return (A - self._class_rows(means, classes)) / self.scale_
 
     def _forward(self, X, classes=None) -> np.ndarray:
-        xs = self._standardise(X, self.mean_source_, classes)
-        parts = self._chunks(
-            lambda m, a, k: forward_map(m, a, k).cpu().numpy(), xs, classes
-        )
-        out = self.scale_ * np.concatenate(parts).astype(np.float64)
-        out += self._class_rows(self.mean_target_, classes)
-        return out.astype(X.dtype, copy=False)
+        """``T(X)`` in ``X``'s float dtype, written chunk by chunk into the
+        output: beyond it, memory does not grow with the rows."""
+        out = np.empty(X.shape, dtype=X.dtype)
+
+        def forward(m, a, k, rows, z):
+            part = self.scale_ * forward_map(m, a, k).cpu().numpy().astype(np.float64)
+            part += self._class_rows(
+                self.mean_target_, None if classes is None else classes[rows]
+            )
+            out[rows] = part
+
+        self._chunks(forward, X, classes, means=self.mean_source_)
+        return out
 
     def _backward(self, Y, classes=None) -> tuple[np.ndarray, np.ndarray]:
-        ys = self._standardise(Y, self.mean_target_, classes)
-        x, converged = self._solve_backward(ys, classes)
-        x = self._class_rows(self.mean_source_, classes) + self.scale_ * x
-        return x.astype(Y.dtype, copy=False), converged
+        """``S(Y)`` in ``Y``'s float dtype, written chunk by chunk into the
+        output, and which solves converged."""
+        out = np.empty(Y.shape, dtype=Y.dtype)
 
-    def _solve_backward(self, ys, classes=None) -> tuple[np.ndarray, np.ndarray]:
-        """The backward map in the network's units (float64), and which
-        solves converged (warns when some did not)."""
+        def finish(module, k, rows, w, x):
+            k = None if classes is None else classes[rows]
+            out[rows] = self._class_rows(self.mean_source_, k) + self.scale_ * x
+
+        converged = self._solve_backward(Y, classes, finish)
+        return out, converged
+
+    def _solve_backward(self, Y, classes, finish) -> np.ndarray:
+        """Solve the backward map of the rows of ``Y`` (standardised chunk
+        by chunk around ``mean_target_``) and call ``finish(module, k,
+        rows, w, x)`` on every chunk (:meth:`_chunks`' arguments), ``w`` its
+        standardised rows and ``x`` their images in the network's units
+        (both float64); return which solves converged, and warn when some
+        did not."""
         opts = self._solver_options()
 
         anchored = self.anchors_ is not None
 
-        def solve(m, a, k):
+        def solve(m, a, k, rows, w):
             r = backward_map(m, a, k, **opts)
             x, converged = r.x, r.converged
             if anchored:  # a second start; the lower inner objective wins
@@ -1461,26 +1516,28 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 take = r2.converged & ((r2.value < r.value) | ~r.converged)
                 x = torch.where(take[:, None], r2.x, x)
                 converged = converged | r2.converged
-            return x.cpu().numpy(), converged.cpu().numpy()
+            converged = converged.cpu().numpy()
+            finish(m, k, rows, w, x.cpu().numpy().astype(np.float64))
+            return converged, w[~converged]
 
         chunk = _CHUNK
         if opts["method"] == "bfgs":  # a d × d matrix per row: ≤ 64 MiB
-            chunk = min(_CHUNK, max(64, 2**24 // ys.shape[1] ** 2))
-        parts = self._chunks(solve, ys, classes, chunk)
-        x = np.concatenate([p[0] for p in parts]).astype(np.float64)
-        converged = np.concatenate([p[1] for p in parts])
+            chunk = min(_CHUNK, max(64, 2**24 // Y.shape[1] ** 2))
+        parts = self._chunks(solve, Y, classes, chunk, means=self.mean_target_)
+        converged = np.concatenate([p[0] for p in parts])
         miss = 1.0 - converged.mean()
         if miss > 0:
+            missed = np.concatenate([p[1] for p in parts])
             warnings.warn(
                 f"the fixed-point solve did not converge for {miss:.2%} of the "
                 f"samples ({int((~converged).sum())} of {len(converged)}) within "
                 f"fixed_point_max_iter={self.fixed_point_max_iter} at "
                 f"fixed_point_tol={self.fixed_point_tol}; their inverse images "
-                f"are approximate. {self._miss_advice(ys[~converged])}",
+                f"are approximate. {self._miss_advice(missed)}",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
-        return x, converged
+        return converged
 
     def _miss_advice(self, missed) -> str:
         """What to change when the solves of the standardised rows
@@ -1520,13 +1577,6 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return "Increase fixed_point_max_iter."
 
-    def _psi_n(self, zs, classes=None) -> np.ndarray:
-        """The network's ψ = ½|·|² − φ in its own units (float64)."""
-        parts = self._chunks(
-            lambda m, a, k: m.psi(a, k).detach().cpu().numpy(), zs, classes
-        )
-        return np.concatenate(parts).astype(np.float64)
-
     def _dual(
         self, X, Y, x_classes=None, y_classes=None, x_weight=None, y_weight=None
     ) -> float:
@@ -1540,36 +1590,48 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # spread, except the constants ½|μ_s − μ_t|² − ½|μ_t|² (source rows)
         # and ½|μ_t|² (target rows); with μ_t = c + δ_k, c the mean over the
         # classes, the ½|c|² parts cancel exactly (both averages are
-        # normalised) and are left out.
+        # normalised) and are left out. Rows are standardised chunk by
+        # chunk: memory beyond the data is one number per row.
         s = self.scale_
-        z = self._standardise(X.astype(np.float64), self.mean_source_, x_classes)
-        w = self._standardise(Y.astype(np.float64), self.mean_target_, y_classes)
-        z_hat, _ = self._solve_backward(w, y_classes)
         gap = self.mean_source_ - self.mean_target_
         level = 0.0  # one class: μ_t = c
         if self.mean_target_.ndim == 2:  # a row of means per class
             c = self.mean_target_.mean(0)
             delta = self.mean_target_ - c
             level = delta @ c + 0.5 * (delta * delta).sum(1)
-        gx, gy = self._class_rows(gap, x_classes), self._class_rows(gap, y_classes)
-        source = (
-            s * (gx * z).sum(1)
-            + s**2 * (0.5 * (z * z).sum(1) - self._psi_n(z, x_classes))
-            + 0.5 * (gx * gx).sum(-1)
-            - self._class_rows(level, x_classes)
-        )
-        target = (
-            -s * (gy * w).sum(1)
-            + s**2
-            * (
-                self._psi_n(z_hat, y_classes)
-                - (z_hat * w).sum(1)
-                + 0.5 * (w * w).sum(1)
+
+        def psi_n(module, a, k) -> np.ndarray:  # ψ = ½|·|² − φ, network units
+            return module.psi(a, k).detach().cpu().numpy().astype(np.float64)
+
+        def source(module, a, k, rows, z):
+            kx = None if x_classes is None else x_classes[rows]
+            gx = self._class_rows(gap, kx)
+            return (
+                s * (gx * z).sum(1)
+                + s**2 * (0.5 * (z * z).sum(1) - psi_n(module, a, k))
+                + 0.5 * (gx * gx).sum(-1)
+                - self._class_rows(level, kx)
             )
-            + self._class_rows(level, y_classes)
-        )
+
+        target = np.empty(len(Y))
+
+        def finish(module, k, rows, w, z_hat):
+            ky = None if y_classes is None else y_classes[rows]
+            gy = self._class_rows(gap, ky)
+            device = next(module.parameters()).device
+            a = torch.as_tensor(z_hat, dtype=torch.float32, device=device)
+            target[rows] = (
+                -s * (gy * w).sum(1)
+                + s**2
+                * (psi_n(module, a, k) - (z_hat * w).sum(1) + 0.5 * (w * w).sum(1))
+                + self._class_rows(level, ky)
+            )
+
+        values = self._chunks(source, X, x_classes, means=self.mean_source_)
+        self._solve_backward(Y, y_classes, finish)
         return float(
-            np.average(source, weights=x_weight) + np.average(target, weights=y_weight)
+            np.average(np.concatenate(values), weights=x_weight)
+            + np.average(target, weights=y_weight)
         )
 
     def __getstate__(self):
@@ -1858,7 +1920,10 @@ class FixedPointOT(_BaseFixedPointOT):
         Negative dual on each training minibatch (biased low: the potential
         is fitted to the minibatches it is evaluated on).
     validation_scores_ : list of float or None
-        Held-out dual after every evaluation interval (standardised units).
+        Held-out dual after every evaluation interval (standardised units);
+        None without ``early_stopping``. With ``warm_start`` the earlier
+        fits' scores come first, and stay when the continued fit runs
+        without early stopping.
     start_validation_score_ : float or None
         Held-out dual of the weights this fit started from (None without
         ``early_stopping``); the fit keeps them unless the trained weights
