@@ -1591,7 +1591,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # and ½|μ_t|² (target rows); with μ_t = c + δ_k, c the mean over the
         # classes, the ½|c|² parts cancel exactly (both averages are
         # normalised) and are left out. Rows are standardised chunk by
-        # chunk: memory beyond the data is one number per row.
+        # chunk: memory beyond the data is one number per row of each.
         s = self.scale_
         gap = self.mean_source_ - self.mean_target_
         level = 0.0  # one class: μ_t = c
@@ -1603,17 +1603,17 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         def psi_n(module, a, k) -> np.ndarray:  # ψ = ½|·|² − φ, network units
             return module.psi(a, k).detach().cpu().numpy().astype(np.float64)
 
-        def source(module, a, k, rows, z):
+        source, target = np.empty(len(X)), np.empty(len(Y))
+
+        def source_terms(module, a, k, rows, z):
             kx = None if x_classes is None else x_classes[rows]
             gx = self._class_rows(gap, kx)
-            return (
+            source[rows] = (
                 s * (gx * z).sum(1)
                 + s**2 * (0.5 * (z * z).sum(1) - psi_n(module, a, k))
                 + 0.5 * (gx * gx).sum(-1)
                 - self._class_rows(level, kx)
             )
-
-        target = np.empty(len(Y))
 
         def finish(module, k, rows, w, z_hat):
             ky = None if y_classes is None else y_classes[rows]
@@ -1627,11 +1627,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 + self._class_rows(level, ky)
             )
 
-        values = self._chunks(source, X, x_classes, means=self.mean_source_)
+        self._chunks(source_terms, X, x_classes, means=self.mean_source_)
         self._solve_backward(Y, y_classes, finish)
         return float(
-            np.average(np.concatenate(values), weights=x_weight)
-            + np.average(target, weights=y_weight)
+            np.average(source, weights=x_weight) + np.average(target, weights=y_weight)
         )
 
     def __getstate__(self):
