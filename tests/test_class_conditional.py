@@ -272,3 +272,56 @@ def test_a_class_of_identical_rows_warns():
         ClassConditionalFixedPointOT(**TINY).fit(
             points, Y, x_classes=labels, y_classes=labels
         )
+
+
+def test_transform_of_some_classes_equals_the_full_transform_there():
+    """Labels are encoded against the fitted classes, not against those
+    present in the call."""
+    rng = np.random.default_rng(0)
+    a = np.repeat(np.array(["a", "b", "c"]), 40)
+    b = np.repeat(np.array(["a", "b", "c"]), 30)
+    shift = {"a": 0.0, "b": 5.0, "c": -5.0}
+    X = rng.normal(size=(120, 2))
+    Y = rng.normal(size=(90, 2)) + np.array([shift[k] for k in b])[:, None]
+    cc = ClassConditionalFixedPointOT(**TINY).fit(X, Y, x_classes=a, y_classes=b)
+    full = cc.transform(X, classes=a)
+    only_c = a == "c"
+    np.testing.assert_allclose(
+        cc.transform(X[only_c], classes=a[only_c]), full[only_c], rtol=1e-6, atol=1e-6
+    )
+
+
+def test_row_weights_give_each_class_its_weight_on_both_sides():
+    """Source 3:1, target 1:4: the per-row weights make class k carry w_k on
+    each side (w / p on the source rows, w / q on the target rows)."""
+    rng = np.random.default_rng(0)
+    a = np.r_[np.zeros(90, int), np.ones(30, int)]
+    b = np.r_[np.zeros(20, int), np.ones(80, int)]
+    X, Y = rng.normal(size=(120, 2)), rng.normal(size=(100, 2)) + 1.0
+    seen = {}
+    cc = ClassConditionalFixedPointOT(**TINY)
+    fit = cc._fit
+
+    def spy(X, Y, cx, cy, wx, wy):
+        seen.update(cx=cx, cy=cy, wx=wx, wy=wy)
+        return fit(X, Y, cx, cy, wx, wy)
+
+    cc._fit = spy
+    cc.fit(X, Y, x_classes=a, y_classes=b)
+    np.testing.assert_allclose(cc.class_weight_, [0.75, 0.25])
+    for k in (0, 1):
+        w = cc.class_weight_[k]
+        assert seen["wx"][seen["cx"] == k].sum() / len(X) == pytest.approx(w)
+        assert seen["wy"][seen["cy"] == k].sum() / len(Y) == pytest.approx(w)
+
+
+def test_balanced_and_dict_class_weights():
+    rng = np.random.default_rng(0)
+    a = np.r_[np.zeros(90, int), np.ones(30, int)]
+    b = np.r_[np.zeros(20, int), np.ones(80, int)]
+    X, Y = rng.normal(size=(120, 2)), rng.normal(size=(100, 2)) + 1.0
+    cc = ClassConditionalFixedPointOT(**TINY, class_weight="balanced")
+    cc.fit(X, Y, x_classes=a, y_classes=b)
+    np.testing.assert_allclose(cc.class_weight_, [0.5, 0.5])
+    cc.set_params(class_weight={0: 3.0, 1: 1.0}).fit(X, Y, x_classes=a, y_classes=b)
+    np.testing.assert_allclose(cc.class_weight_, [0.75, 0.25])

@@ -422,3 +422,46 @@ def test_backward_map_nan_start_rows_use_the_affine_inverse(missing):
     torch.testing.assert_close(warm.x, cold.x, atol=1e-5, rtol=0)
     assert not torch.isfinite(x0[::2, 1]).any()  # the caller's x0 is not modified
     assert (warm.n_evals[1::2] == 1).all()  # solved rows need no iteration
+
+
+@pytest.mark.parametrize("method", SOLVERS)
+def test_residual_is_the_per_coordinate_rms_before_convergence(method):
+    """The reported residual is |x − y − ∇φ(x)|₂ / √d exactly, also for
+    rows still far from converged (the convergence test's tolerance hid a
+    residual off by √d)."""
+    d = 6
+    m = 0.5 * torch.eye(d, dtype=torch.float64)
+
+    def grad_fn(x, rows):
+        return 0.5 * (x @ m * x).sum(-1), x @ m
+
+    y = torch.randn(
+        20, d, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    res = solve_c_transform(grad_fn, y, method=method, max_iter=1, step_size=0.5)
+    r = res.x - y - grad_fn(res.x, None)[1]
+    assert (res.residual > 1e-3).all()
+    torch.testing.assert_close(
+        res.residual, r.norm(dim=-1) / math.sqrt(d), rtol=1e-12, atol=0
+    )
+
+
+@pytest.mark.parametrize("method", SOLVERS)
+def test_safeguard_gives_up_once_the_step_underflows(method):
+    """A potential that is NaN away from the start rejects every trial: the
+    safeguard halves the step until it falls below 1e-10 of the first
+    (2**-34), then stops the row where it is, unconverged."""
+    y = torch.randn(
+        4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+
+    def grad_fn(x, rows):
+        ok = (x == y[rows]).all(-1)
+        nan = torch.tensor(math.nan, dtype=x.dtype)
+        return torch.where(
+            ok, torch.zeros(len(x), dtype=x.dtype), nan
+        ), torch.ones_like(x)
+
+    res = solve_c_transform(grad_fn, y, method=method, max_iter=100)
+    assert res.n_iter.tolist() == [34] * 4
+    assert torch.equal(res.x, y) and not res.converged.any()

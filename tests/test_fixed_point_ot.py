@@ -1315,7 +1315,7 @@ def test_failed_refit_keeps_the_fitted_model(data):
         ot.set_params(n_jobs=0).fit(X, Y)
     np.testing.assert_array_equal(ot.transform(X), before)
     fresh = FixedPointOT(**TINY)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="X has 4 features but Y has 3"):
         fresh.fit(np.c_[X, X[:, 0]], Y)
     with pytest.raises(NotFittedError):
         fresh.transform(X)
@@ -1808,3 +1808,71 @@ def test_mapping_memory_is_the_output_plus_chunks(data, dtype):
         finally:
             tracemalloc.stop()
         assert peak < output + slack, (name, peak / rows.nbytes)
+
+
+@pytest.mark.parametrize("sign, restored", [(1.0, True), (-1.0, False)])
+def test_keep_best_or_last_keeps_the_better_weights(sign, restored):
+    """Early stopping's end: the best evaluation's weights replace the last
+    ones only when the last are significantly worse on the held-out rows
+    (a stub net whose held-out values follow its one weight: best 0, last
+    1)."""
+    from skfpot._training import AnnealOnPlateau
+
+    noise = 0.01 * torch.randn(50, generator=torch.Generator().manual_seed(0))
+
+    class Net:
+        verbose = 0
+        history = [{"valid_loss": 0.0}, {"valid_loss": 5.0}]  # last evaluated worse
+        module_ = torch.nn.Linear(1, 1, bias=False)
+
+        def held_out_dual_values(self, valid):
+            w = float(self.module_.weight.detach())
+            return [(sign * w + noise, torch.full((50,), 1 / 50))]
+
+    net = Net()
+    with torch.no_grad():
+        net.module_.weight.fill_(0.0)
+    cb = AnnealOnPlateau(
+        None, patience=1, threshold=0.0, anneal_steps=1, valid=None, sink=None
+    ).initialize()
+    cb.best_ = 0.0
+    cb.best_state_ = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    with torch.no_grad():
+        net.module_.weight.fill_(1.0)
+    cb._keep_best_or_last(net)
+    assert cb.restored_best_ is restored
+    assert float(net.module_.weight.detach()) == (0.0 if restored else 1.0)
+
+
+@pytest.mark.parametrize("late_ok", [True, False])
+def test_solve_warning_judges_the_last_fifth_of_training(late_ok):
+    """The training solver warning reads the fixed-point records of the last
+    20 % of the steps only (a callback rewrites them before fit reads them)."""
+
+    class Rewrite(Callback):
+        def on_train_end(self, net, **kwargs):
+            converged = dict(net.callbacks_)["monitor"].converged_
+            n = len(converged)
+            late = n - max(1, n // 5)
+            converged[:] = [float(late_ok != (i < late)) for i in range(n)]
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**TINY, early_stopping=False, callbacks=[Rewrite()]).fit(X, Y)
+    fired = any("in the last 20% of training" in str(w.message) for w in caught)
+    assert fired is (not late_ok)
+
+
+def test_score_matches_the_dual_in_user_coordinates_on_new_samples():
+    """On samples not centred on the fit's means (the training X's
+    standardised mean is 0, where a wrong sign of the mean-gap term
+    vanishes)."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    Xn, Yn = rng.normal(size=(40, 3)) + 0.5, rng.normal(size=(40, 3)) + 1.3
+    assert ot.score(Xn, Yn) == pytest.approx(
+        _dual_in_user_coordinates(ot, Xn, Yn), rel=1e-5
+    )
