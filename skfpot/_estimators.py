@@ -885,10 +885,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rows_x, rows_y = _spread_rows(px, x_classes), _spread_rows(py, y_classes)
         kx = None if x_classes is None else x_classes[rows_x]
         ky = None if y_classes is None else y_classes[rows_y]
-        mapped = self._forward(X[rows_x], kx).astype(np.float64)
+        sources, targets = X[rows_x], Y[rows_y].astype(np.float64)
+        mapped = self._forward(sources, kx).astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             out = ((mapped - self._class_rows(centre, kx)) ** 2).sum(1)
-            spread = ((Y[rows_y] - self._class_rows(centre, ky)) ** 2).sum(1)
+            spread = ((targets - self._class_rows(centre, ky)) ** 2).sum(1)
         worst, worst_class = 0.0, None
         lowest, lowest_class = np.inf, None
         squeezed = (np.inf, None, None)  # per feature: (ratio, class, feature)
@@ -902,7 +903,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ratio = np.inf if np.isnan(ratio) else ratio  # NaN images: broken
             if ratio > worst:
                 worst, worst_class = ratio, k
-            source = X[rows_x][sel_x]
+            source = sources[sel_x]
             if ratio < lowest and (source != source[:1]).any():
                 # a source of one point (warned about in fit) maps to one
                 # point, which may lie at the target's mean: not a squeeze
@@ -912,8 +913,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # feature's images collapsed to a point, unwarned): compare the
             # squared median absolute deviations feature by feature, where
             # the source varies and the target does more than negligibly
-            images, targets = mapped[sel_x], Y[rows_y][sel_y].astype(np.float64)
-            mad_x, mad_i, mad_y = (_mad(A) for A in (source, images, targets))
+            mad_x, mad_i, mad_y = (
+                _mad(A) for A in (source, mapped[sel_x], targets[sel_y])
+            )
             relevant = (mad_x > 0) & (mad_y**2 > 1e-4 * ref / len(mad_y))
             if relevant.any():
                 per_feature = np.full(len(mad_y), np.inf)
@@ -1264,7 +1266,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                         stacklevel=_user_stacklevel(),
                     )
                 continue
-            counts = np.bincount(codes, minlength=len(self.classes_))
+            counts = self._class_counts(codes, slice(None))
             some = [self.classes_[k] for k in found if counts[k] >= 2]
             if some:
                 labels = ", ".join(repr(v) for v in np.asarray(some).tolist()[:5])
@@ -1491,8 +1493,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out = np.empty(Y.shape, dtype=Y.dtype)
 
         def finish(module, k, rows, w, x):
-            k = None if classes is None else classes[rows]
-            out[rows] = self._class_rows(self.mean_source_, k) + self.scale_ * x
+            codes = None if classes is None else classes[rows]
+            out[rows] = self._class_rows(self.mean_source_, codes) + self.scale_ * x
 
         converged = self._solve_backward(Y, classes, finish)
         return out, converged
