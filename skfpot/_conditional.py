@@ -75,9 +75,9 @@ fixed_point_memory, fixed_point_tol, fixed_point_max_iter, \
 fixed_point_warm_start, inverse_anchors, convexity_penalty, \
 convexity_penalty_rows, second_start_every, weight_average_decay, \
 warm_start, early_stopping, validation_fraction, n_iter_no_change, tol, eval_interval, \
-device, n_jobs, random_state, verbose, callbacks
-        As in :class:`FixedPointOT` (a warm start also needs the classes of
-        the fit it continues). Early stopping holds out
+device, n_jobs, random_state, verbose, callbacks : see FixedPointOT
+        Types and defaults as in :class:`FixedPointOT` (a warm start also
+        needs the classes of the fit it continues). Early stopping holds out
         ``validation_fraction`` of each class, rounded down, so that a class
         of fewer than ``1 / validation_fraction`` rows keeps all of them for
         training (when no class gives a row, the largest gives one).
@@ -95,7 +95,7 @@ device, n_jobs, random_state, verbose, callbacks
 validation_scores_, start_validation_score_, best_validation_score_, kept_start_, \
 fixed_point_solver_, fixed_point_n_evals_, fixed_point_converged_, anchors_, \
 anchor_images_, second_start_switches_, history_, device_, n_features_in_, \
-feature_names_in_
+feature_names_in_ : see FixedPointOT
         As in :class:`FixedPointOT`.
     anchor_classes_ : Tensor of shape (n_anchors,) or None
         Class code of every kept row (a backward solve's second start is a
@@ -117,7 +117,11 @@ feature_names_in_
     step by metadata routing: call ``sklearn.set_config(enable_metadata_routing
     =True)``, ``set_transform_request(classes=True)`` on a fitted estimator,
     wrap it in :class:`~sklearn.frozen.FrozenEstimator` and pass ``classes=...``
-    to the pipeline's ``transform`` / ``predict``.
+    to the pipeline's ``transform`` / ``predict``. The request setters
+    (``set_fit_request``, ``set_transform_request``,
+    ``set_inverse_transform_request``, ``set_score_request``) are the ones
+    scikit-learn generates for the class arguments of those methods, e.g.
+    ``set_transform_request(classes=True)``; they are not listed below.
 
     Examples
     --------
@@ -218,12 +222,23 @@ feature_names_in_
     @staticmethod
     def _labels(labels, n, name, method):
         if labels is None:
+            if method == "fit":  # a Pipeline would fit on its y as Y
+                where = (
+                    "In a Pipeline, add the fitted map as a frozen step "
+                    "(sklearn.frozen.FrozenEstimator) whose transform takes "
+                    "classes by metadata routing (user guide: 'Maps in "
+                    "scikit-learn pipelines')"
+                )
+            else:
+                where = (
+                    "In a Pipeline, enable metadata routing "
+                    "(sklearn.set_config(enable_metadata_routing=True)), request "
+                    f"it with set_{method}_request({name}=True) and pass "
+                    f"{name}=... to the Pipeline's method"
+                )
             raise ValueError(
                 f"{name} is required by ClassConditionalFixedPointOT.{method}: pass "
-                f"{name}=<one label per row>. In a Pipeline, enable metadata "
-                "routing (sklearn.set_config(enable_metadata_routing=True)), "
-                f"request it with set_{method}_request({name}=True) and pass "
-                f"{name}=... to the Pipeline's method"
+                f"{name}=<one label per row>. {where}"
             )
         labels = _column_or_1d(labels, name)
         if len(labels) != n:
@@ -391,7 +406,13 @@ feature_names_in_
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
-            ``S(y, k)``, the fixed point of ``x = y + ∇ₓφ(x, k)``.
+            ``S(y, k)``, the fixed point of ``x = y + ∇ₓφ(x, k)``, float32
+            for float32 input, else float64.
+
+        Warns
+        -----
+        ConvergenceWarning
+            Names the share of samples whose solve did not converge.
         """
         Y = self._check_input(Y, "Y")
         k = self._encode(
@@ -404,7 +425,7 @@ feature_names_in_
 
         Parameters
         ----------
-        X, Y, x_classes, y_classes
+        X, Y, x_classes, y_classes : see fit
             As in :meth:`fit`.
 
         Returns
@@ -426,7 +447,7 @@ feature_names_in_
 
         Parameters
         ----------
-        X, Y, x_classes, y_classes
+        X, Y, x_classes, y_classes : see fit
             As in :meth:`fit`.
 
         Returns

@@ -7,9 +7,7 @@ import functools
 import math
 import os
 import sys
-import threading
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -144,7 +142,7 @@ def _chunks(z, positions=None):
     n = len(z) if positions is None else len(positions)
     for i in range(0, n, _CHUNK):
         if positions is None:
-            ix = torch.arange(i, min(i + _CHUNK, n))
+            ix = torch.arange(i, min(i + _CHUNK, n), device="cpu")
         else:
             ix = positions[i : i + _CHUNK]
         yield z[ix].double().cpu()
@@ -156,8 +154,8 @@ def _mean_and_covariance(z, positions=None) -> tuple[torch.Tensor, np.ndarray]:
     (:func:`_chunks`)."""
     n = len(z) if positions is None else len(positions)
     d = z.shape[1]
-    total = torch.zeros(d, dtype=torch.float64)
-    gram = torch.zeros(d, d, dtype=torch.float64)
+    total = torch.zeros(d, dtype=torch.float64, device="cpu")
+    gram = torch.zeros(d, d, dtype=torch.float64, device="cpu")
     for chunk in _chunks(z, positions):
         total += chunk.sum(0)
         gram += chunk.T @ chunk
@@ -210,7 +208,7 @@ def _shrunk_covariance(
         shrink = 1.0  # the rank-1 covariance would set the map off their line
     else:
         fourth = 0.0
-        divide = torch.as_tensor(scale)
+        divide = torch.as_tensor(scale, device="cpu")
         for chunk in _chunks(z, positions):
             fourth += float(((((chunk - mean) / divide) ** 2).sum(1) ** 2).sum())
         emp = units * (n - 1) / n  # the 1 / n covariance of the formula
@@ -279,20 +277,6 @@ def _resolve_device(device) -> torch.device:
     return dev
 
 
-@contextmanager
-def _default_dtype(dtype):
-    """Build modules in ``dtype`` whatever the caller's torch default dtype."""
-    old = torch.get_default_dtype()
-    if old == dtype:
-        yield
-        return
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
 def _architecture(module) -> tuple:
     """What a potential's weights mean: a warm start needs the same."""
     return (
@@ -311,36 +295,6 @@ def _holds_weights(module, state) -> bool:
     return now.keys() == state.keys() and all(
         torch.equal(now[k], state[k].to(now[k].device)) for k in now
     )
-
-
-#: Seeding and module construction go through torch's process-wide random
-#: generator and default dtype; fits running in threads take turns there.
-_GLOBAL_TORCH_STATE = threading.RLock()
-
-
-def _new_global_lock() -> None:  # a forked child inherits no other thread
-    global _GLOBAL_TORCH_STATE
-    _GLOBAL_TORCH_STATE = threading.RLock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_global_lock)
-
-
-def _seed_forked_generators(seed: int, device: torch.device) -> None:
-    """Seed the generators that the enclosing ``fork_rng`` restores: the CPU
-    one and, on CUDA, the device's own.
-
-    Not ``torch.manual_seed``: that also seeds every GPU, MPS, XPU and MTIA
-    generator, which ``fork_rng`` does not restore (a fit would reseed the
-    user's other devices), and while CUDA is uninitialised it queues the seed
-    with a formatted copy of the call stack (reading the source of every
-    file on the stack, ~0.6 MiB of line cache per process).
-    """
-    torch.default_generator.manual_seed(seed)
-    if device.type == "cuda":
-        with torch.cuda.device(device):
-            torch.cuda.manual_seed(seed)
 
 
 def _atomic_fit(fit):
@@ -684,7 +638,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         def to_t(a, perm, dtype=torch.float32):
             if a is None:
                 return None
-            return torch.as_tensor(a[perm], dtype=dtype).to(device)
+            return torch.as_tensor(a[perm], dtype=dtype, device=device)
 
         cx, cy = to_t(x_classes, px, torch.long), to_t(y_classes, py, torch.long)
         wx, wy = to_t(x_weight, px), to_t(y_weight, py)
@@ -703,18 +657,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         net = self._make_net(sizes, device, train, valid, seed, bound, warm_rows)
         # training needs autograd, even when fit is called under no_grad or
-        # inference_mode. The initial weights are drawn from torch's global
-        # generator, seeded and then restored; training draws from its own.
+        # inference_mode. The initial weights and the minibatches are drawn
+        # from generators of the fit's own: torch's global state is not used.
         with torch.inference_mode(False), torch.enable_grad():
-            with (
-                _GLOBAL_TORCH_STATE,
-                torch.random.fork_rng(
-                    devices=[device] if device.type == "cuda" else []
-                ),
-            ):
-                _seed_forked_generators(seed, device)
-                with _default_dtype(torch.float32):
-                    net.initialize()
+            net.initialize()
             if warm:
                 if _architecture(net.module_) != _architecture(self.module_):
                     raise ValueError(
@@ -1111,7 +1057,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if k == 0:
             self.anchors_ = self.anchor_images_ = self.anchor_classes_ = None
             return
-        pos = torch.arange(k)
+        pos = torch.arange(k, device="cpu")
         anchors = train.x[pos]
         classes = None if train.x_classes is None else train.x_classes[:k]
         with torch.no_grad():
@@ -1315,6 +1261,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             module__hidden_layer_sizes=sizes,
             module__activation=self.activation,
             module__quadratic=self.quadratic != "none",
+            # built on the CPU in float32 whatever torch's defaults; the net
+            # moves it to ``device``
+            module__generator=torch.Generator(device="cpu").manual_seed(seed),
+            module__device="cpu",
+            module__dtype=torch.float32,
             **{f"module__{k}": v for k, v in self._module_kwargs().items()},
             criterion=torch.nn.Identity,
             optimizer=torch.optim.Adam,
@@ -1422,7 +1373,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return self.device_
         try:
             torch.empty(0, device=self.device_)
-        except (RuntimeError, AssertionError, NotImplementedError):
+        except Exception:  # torch raises several types (ImportError for hpu)
             return torch.device("cpu")
         return self.device_
 
@@ -1434,7 +1385,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``A``), ``a`` those as a float32 tensor on the compute device and
         ``k`` their class codes (or None)."""
         device = self._compute_device()
-        module = copy.deepcopy(self.module_).to(device)
+        # ordinary tensors even under the caller's inference_mode, which the
+        # worker threads do not inherit
+        with torch.inference_mode(False):
+            module = copy.deepcopy(self.module_).to(device)
         starts = range(0, len(A), chunk)
 
         def run(i):
@@ -1603,7 +1557,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             level = delta @ c + 0.5 * (delta * delta).sum(1)
 
         def psi_n(module, a, k) -> np.ndarray:  # ψ = ½|·|² − φ, network units
-            return module.psi(a, k).detach().cpu().numpy().astype(np.float64)
+            with torch.no_grad():  # worker threads do not inherit grad mode
+                return module.psi(a, k).cpu().numpy().astype(np.float64)
 
         source, target = np.empty(len(X)), np.empty(len(Y))
 
@@ -1806,7 +1761,8 @@ class FixedPointOT(_BaseFixedPointOT):
         change); on Mix3toMix10, whose long cosine
         schedules end at a learning rate near zero, no gain (d = 8 and 16
         unchanged, d = 2 slightly worse: 0.074 / 0.080 % to 0.076 /
-        0.084 %; see "Weight averaging" in the benchmarks). Off by
+        0.084 %; see the paragraph "Weight averaging" in the benchmarks'
+        Gaussian section). Off by
         default. The average reaches back about ``1 / (1 − decay)`` steps;
         on short fits of a problem the Gaussian start does not already
         solve, keep that to about a tenth of ``max_iter`` (Mix3toMix10
@@ -1865,8 +1821,8 @@ class FixedPointOT(_BaseFixedPointOT):
     n_iter_no_change : int, default=10
         Patience of early stopping, in evaluations.
     tol : float, default=1e-4
-        Smallest improvement of the held-out dual (standardised units) that
-        counts for early stopping.
+        Smallest improvement of the held-out dual (in the standardised
+        units of ``validation_scores_``) that counts for early stopping.
     eval_interval : int, default=100
         Optimizer steps between two evaluations (and log lines).
     device : str or torch.device, default="auto"
@@ -1880,11 +1836,13 @@ class FixedPointOT(_BaseFixedPointOT):
         ``inverse_transform`` and ``score`` (``None`` means 1).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the validation split and the minibatches.
-        The caller's global torch random state is left untouched, and so is
-        NumPy's for an int or a RandomState; ``None`` draws one seed from
-        NumPy's global generator (scikit-learn's convention). Fits running
-        in threads (joblib's threading backend) give the same results as
-        serial fits.
+        Training draws from generators of its own: torch's global random
+        state and default dtype are never read or changed (not even for a
+        moment, so other threads are unaffected), and NumPy's global
+        generator is left alone for an int or a RandomState; ``None`` draws
+        one seed from it (scikit-learn's convention). Fits running in
+        threads (joblib's threading backend) give the same results as serial
+        fits.
     verbose : int, default=0
         When positive, print a progress bar over each ``eval_interval``
         training steps and a log line per evaluation (skorch's table: its
@@ -1904,7 +1862,9 @@ class FixedPointOT(_BaseFixedPointOT):
         skorch's ``LRScheduler`` is refused (the learning rate follows
         ``learning_rate_schedule``), as is ``BatchScoring`` (the batches are
         unpaired samples, not ``(X, y)``), and ``EpochScoring`` needs
-        ``use_caching=False``.
+        ``use_caching=False``. The instances are used as given, not copied
+        (as in skorch): what a callback records during ``fit`` can be read
+        from it afterwards (:func:`sklearn.base.clone` copies them).
 
     Attributes
     ----------
@@ -1921,8 +1881,12 @@ class FixedPointOT(_BaseFixedPointOT):
         Negative dual on each training minibatch (biased low: the potential
         is fitted to the minibatches it is evaluated on).
     validation_scores_ : list of float or None
-        Held-out dual after every evaluation interval (standardised units);
-        None without ``early_stopping``. With ``warm_start`` the earlier
+        Held-out dual after every evaluation interval; None without
+        ``early_stopping``. It is in the network's standardised units (each
+        sample centred on its mean, or its class means, and divided by
+        ``scale_``), so it is not on the scale of :meth:`score`: for
+        ``FixedPointOT`` it estimates ``(score − ½|mean_source_ −
+        mean_target_|²) / scale_²``. With ``warm_start`` the earlier
         fits' scores come first, and stay when the continued fit runs
         without early stopping.
     start_validation_score_ : float or None
@@ -2123,8 +2087,11 @@ class FixedPointOT(_BaseFixedPointOT):
         X_new : ndarray of shape (n_samples, n_features)
             ``S(y) = argmin_x ½|x − y|² − φ(x)``, float32 for float32 input,
             else float64.
-            A :class:`~sklearn.exceptions.ConvergenceWarning` names the share
-            of samples whose solve did not converge.
+
+        Warns
+        -----
+        ConvergenceWarning
+            Names the share of samples whose solve did not converge.
         """
         return self._backward(self._check_input(Y, "Y"))[0]
 

@@ -79,7 +79,7 @@ class StandardisedRows:
         rows = self.rows[ix]
         mean = self.means if self.classes is None else self.means[self.classes[rows]]
         z = (self.array[rows] - mean) / self.scale
-        return torch.as_tensor(z, dtype=torch.float32).to(self.device)
+        return torch.as_tensor(z, dtype=torch.float32, device=self.device)
 
 
 def _subset(t, i):
@@ -172,7 +172,8 @@ class UnpairedBatches:
         perm, pos = self._streams.get(key, (None, n))
         if pos + b > n:
             dtype = torch.int32 if n < 2**31 else torch.long
-            perm, pos = torch.randperm(n, generator=self._gen, dtype=dtype), 0
+            perm = torch.randperm(n, generator=self._gen, dtype=dtype, device="cpu")
+            pos = 0
         self._streams[key] = (perm, pos + b)
         return perm[pos : pos + b].to(self._device)
 
@@ -260,10 +261,11 @@ class PlainPrintLog(PrintLog):
 
 @contextmanager
 def _recording_sigint(net):
-    """Set ``net.interrupted_`` when SIGINT (Ctrl-C) arrives, then let the
-    previous handler act as before (by default: raise ``KeyboardInterrupt``).
-    Signals reach the main thread only; elsewhere, or when SIGINT is ignored,
-    nothing is installed."""
+    """Let the previous SIGINT (Ctrl-C) handler act as before (by default:
+    raise ``KeyboardInterrupt``) and set ``net.interrupted_`` when it raises
+    ``KeyboardInterrupt`` (a handler of the caller's that does not raise
+    leaves training running). Signals reach the main thread only; elsewhere,
+    or when SIGINT is ignored, nothing is installed."""
     net.interrupted_ = False
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(
@@ -273,8 +275,11 @@ def _recording_sigint(net):
         return
 
     def handler(signum, frame):
-        net.interrupted_ = True
-        previous(signum, frame)
+        try:
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            net.interrupted_ = True
+            raise
 
     signal.signal(signal.SIGINT, handler)
     try:
@@ -579,8 +584,19 @@ class TrainingDivergedError(RuntimeError):
     collapsed far below zero at the first step, which judges the weights
     training started from; later divergence restores the last good weights
     (those of the last sane evaluation interval, or else the starting ones)
-    with a ``ConvergenceWarning`` instead. ``step`` is the optimizer step at
-    which it happened.
+    with a ``ConvergenceWarning`` instead.
+
+    Parameters
+    ----------
+    message : str
+        What happened, with the remedy.
+    step : int
+        The optimizer step at which it happened.
+
+    Attributes
+    ----------
+    step : int
+        The optimizer step at which training diverged.
 
     Examples
     --------

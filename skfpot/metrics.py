@@ -366,10 +366,16 @@ def gaussian_ot_matrix(cov1: ArrayLike, cov2: ArrayLike) -> NDArray[np.float64]:
             f"cov1 and cov2 must have the same shape, got {cov1.shape} and "
             f"{cov2.shape}."
         )
+    # A(4^i S1, 4^j S2) = 2^(j-i) A(S1, S2): powers of four near each
+    # covariance's largest entry (exact) keep the products below in range
+    e1, e2 = (int(np.frexp(np.abs(c).max())[1]) // 2 for c in (cov1, cov2))
+    if not np.abs(cov2).max() > 0.0:
+        e2 = 0
+    cov1, cov2 = np.ldexp(cov1, -2 * e1), np.ldexp(cov2, -2 * e2)
     eigval, eigvec = np.linalg.eigh(cov1)
     if not eigval.min() > 0.0:
         raise ValueError("cov1 must be positive definite.")
     root1 = (eigvec * np.sqrt(eigval)) @ eigvec.T
     inv_root1 = (eigvec / np.sqrt(eigval)) @ eigvec.T
     matrix = inv_root1 @ _sqrtm_psd(root1 @ cov2 @ root1) @ inv_root1
-    return 0.5 * (matrix + matrix.T)
+    return np.ldexp(0.5 * (matrix + matrix.T), e2 - e1)

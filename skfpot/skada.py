@@ -336,7 +336,10 @@ class FixedPointOTAdapter(skada.BaseAdapter):
     # ---------------------------------------------------------------- fit
     def _make_ot(self, cls, seed):
         params = {k: getattr(self, k) for k in _OT_PARAMS}
-        return cls(**params, random_state=seed)
+        # arrays whatever scikit-learn's transform_output: the adapter writes
+        # the maps' rows into arrays by position (a DataFrame would align
+        # them by its index)
+        return cls(**params, random_state=seed).set_output(transform="default")
 
     def fit(self, X, y=None, *, sample_domain=None, **params):
         """Fit the transport map from the source rows to the target rows.

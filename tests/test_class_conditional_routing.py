@@ -195,7 +195,11 @@ def test_direct_call_without_classes_names_the_recipe(problem, ot):
     X = problem[0]
     with pytest.raises(ValueError, match=re.escape(MISSING.format(method="transform"))):
         ot.transform(X)
-    fit_msg = "x_classes is required by ClassConditionalFixedPointOT.fit"
+    fit_msg = (
+        "x_classes is required by ClassConditionalFixedPointOT.fit: pass "
+        "x_classes=<one label per row>. In a Pipeline, add the fitted map as a "
+        "frozen step (sklearn.frozen.FrozenEstimator)"
+    )
     with pytest.raises(ValueError, match=re.escape(fit_msg)):
         ClassConditionalFixedPointOT().fit(X, X)
 

@@ -15,6 +15,7 @@ from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
 
 import skfpot
 from skfpot import FixedPointOT
+from skfpot.core import MLPPotential
 from skfpot.core.losses import forward_map
 from skfpot.datasets import make_gaussian_pair
 from skfpot.metrics import l2_uvp
@@ -175,10 +176,13 @@ def test_deterministic_and_rng_untouched(data):
 
 
 def test_fit_leaves_other_devices_generators_alone(data, monkeypatch):
-    # fork_rng restores the CPU generator (and the CUDA device in use) only,
-    # so fit must not seed the others, as torch.manual_seed would
+    # fit seeds no generator of torch's, on any device
     calls = []
     for module, name in [
+        (torch, "manual_seed"),
+        (torch.random, "manual_seed"),
+        (torch, "set_rng_state"),
+        (torch, "set_default_dtype"),
         (torch.cuda, "manual_seed_all"),
         (torch.cuda, "manual_seed"),
         (torch.mps, "manual_seed"),
@@ -189,6 +193,43 @@ def test_fit_leaves_other_devices_generators_alone(data, monkeypatch):
     X, Y = data
     FixedPointOT(**{**TINY, "device": "cpu"}).fit(X, Y)
     assert calls == []
+
+
+def test_fit_builds_the_network_without_torch_global_state(data, monkeypatch):
+    """The initial weights come from the fit's own generator, in float32 on
+    the CPU explicitly: while fit builds the network, torch's global
+    generator and default dtype stay the caller's (another thread drawing
+    from them meanwhile sees its own stream), and the initial weights do not
+    depend on them."""
+    X, Y = data
+    seen, built = [], []
+    build = MLPPotential.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append((torch.get_default_dtype(), torch.get_rng_state()))
+        build(self, *args, **kwargs)
+        seen.append((torch.get_default_dtype(), torch.get_rng_state()))
+        built.append({k: v.clone() for k, v in self.state_dict().items()})
+
+    monkeypatch.setattr(MLPPotential, "__init__", spy)
+    params = {**TINY, "max_iter": 1}
+    FixedPointOT(**params).fit(X, Y)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(7)
+        state = torch.get_rng_state()
+        FixedPointOT(**params).fit(X, Y)
+    finally:
+        torch.set_default_dtype(old)
+    assert len(seen) == 4 and len(built) == 2
+    for dtype, rng_state in seen[2:]:
+        assert dtype == torch.float64
+        assert torch.equal(rng_state, state)
+    assert built[0].keys() == built[1].keys()
+    for key, value in built[1].items():
+        assert value.dtype == torch.float32 and value.device.type == "cpu"
+        assert torch.equal(value, built[0][key]), key
 
 
 def test_refit_on_new_data(data):
@@ -241,15 +282,24 @@ def test_persistence_round_trips(data, tmp_path):
     assert not hasattr(fresh, "module_")
 
 
-def test_gpu_trained_model_loads_on_cpu(data, monkeypatch):
-    """A model whose ``device_`` is CUDA maps on a CPU-only machine."""
+@pytest.mark.parametrize("device", ["cuda", "mps", "xpu", "hpu", "privateuseone"])
+def test_gpu_trained_model_loads_on_cpu(data, monkeypatch, device):
+    """A model whose ``device_`` is an accelerator this machine lacks maps on
+    the CPU (torch reports a missing device with several exception types)."""
     X, Y = data
     ot = FixedPointOT(**TINY).fit(X, Y)
-    expected = ot.transform(X)
-    ot.device_ = torch.device("cuda")
+    expected = ot.transform(X), ot.inverse_transform(Y)
+    ot.device_ = torch.device(device)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     restored = pickle.loads(pickle.dumps(ot))
-    np.testing.assert_array_equal(restored.transform(X), expected)
+    try:
+        torch.empty(0, device=device)
+    except Exception:
+        pass
+    else:
+        pytest.skip(f"this machine has {device}")
+    np.testing.assert_array_equal(restored.transform(X), expected[0])
+    np.testing.assert_array_equal(restored.inverse_transform(Y), expected[1])
 
 
 # a tiny fit between Gaussians may keep its closed-form start (and warn)
@@ -716,6 +766,36 @@ def test_ignored_sigint_does_not_interrupt_training(data, sigint_disposition):
         ot = FixedPointOT(**{**TINY, "callbacks": [("c", CtrlC())]}).fit(X, Y)
     assert ot.n_iter_ == TINY["max_iter"]
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_sigint_handler_that_does_not_raise_leaves_training_running(
+    data, sigint_disposition
+):
+    """A SIGINT handler of the caller's that does not raise: training runs
+    to the end, the handler is called, and no interruption is reported."""
+    import signal
+
+    received = []
+
+    class CtrlC(Callback):
+        steps = 0
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            self.steps += training
+            if self.steps == 3:
+                signal.raise_signal(signal.SIGINT)
+
+    def handler(signum, frame):
+        received.append(signum)
+
+    sigint_disposition(handler)
+    X, Y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ot = FixedPointOT(**{**TINY, "callbacks": [("c", CtrlC())]}).fit(X, Y)
+    assert received == [signal.SIGINT]
+    assert ot.n_iter_ == TINY["max_iter"]
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_callback_ending_training_is_not_an_interrupt(data):
@@ -1322,8 +1402,9 @@ def test_failed_refit_keeps_the_fitted_model(data):
 
 
 def test_fit_ignores_the_callers_torch_mode_and_default_dtype(data):
-    """A float64 torch default dtype, no_grad or inference_mode around fit
-    give the same model as a plain call."""
+    """A float64 torch default dtype, no_grad or inference_mode around fit,
+    or a default device other than the fit's, give the same model as a plain
+    call."""
     X, Y = data
     reference = FixedPointOT(**TINY).fit(X, Y).transform(X)
     old = torch.get_default_dtype()
@@ -1340,6 +1421,32 @@ def test_fit_ignores_the_callers_torch_mode_and_default_dtype(data):
         with mode():
             out = FixedPointOT(**TINY).fit(X, Y).transform(X)
         np.testing.assert_array_equal(out, reference)
+    # a default device that is not where the fit runs ("meta" holds no data)
+    torch.set_default_device("meta")
+    try:
+        ot = FixedPointOT(**TINY, second_start_every=2).fit(X, Y)
+        out = FixedPointOT(**TINY).fit(X, Y).transform(X)
+    finally:
+        torch.set_default_device(None)
+    np.testing.assert_array_equal(out, reference)
+    assert np.all(np.isfinite(ot.inverse_transform(Y)))
+
+
+def test_mapping_in_threads_under_the_callers_no_grad_modes(data):
+    """Worker threads do not inherit torch's grad mode: under inference_mode
+    (or no_grad), mapping and scoring in two threads over several chunks give
+    what a plain call gives."""
+    X, Y = data
+    ot = FixedPointOT(**TINY, n_jobs=2).fit(X, Y)
+    big_x, big_y = np.tile(X, (140, 1)), np.tile(Y, (165, 1))  # two chunks each
+    plain = ot.transform(big_x), ot.inverse_transform(big_y), ot.score(big_x, big_y)
+    for mode in (torch.no_grad, torch.inference_mode):
+        with mode():
+            got = ot.transform(big_x), ot.inverse_transform(big_y)
+            score = ot.score(big_x, big_y)
+        np.testing.assert_array_equal(got[0], plain[0])
+        np.testing.assert_array_equal(got[1], plain[1])
+        assert score == plain[2]
 
 
 def test_training_warns_when_solves_fail_late_also_with_early_stopping(data):

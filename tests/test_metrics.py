@@ -2,6 +2,7 @@
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -202,6 +203,21 @@ def test_gaussian_ot_matrix_scalar():
 def test_gaussian_w2_bad_input(args, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         gaussian_w2_squared(*args)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1e160, 1e300])
+def test_gaussian_ot_matrix_is_scale_free(scale):
+    """A(c S1, c S2) = A(S1, S2) and A(S1, c S2) = √c A(S1, S2), to rounding,
+    also where the products inside would underflow or overflow."""
+    cov = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
+    expected = np.sqrt(2.0) * np.eye(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = gaussian_ot_matrix(scale * cov, 2.0 * scale * cov)
+        target = gaussian_ot_matrix(cov, scale * cov)
+    np.testing.assert_allclose(both, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(target / np.sqrt(scale), np.eye(3), rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(gaussian_ot_matrix(cov, 0 * cov), np.zeros((3, 3)))
 
 
 def test_gaussian_ot_matrix_bad_input():

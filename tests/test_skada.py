@@ -415,6 +415,32 @@ def test_class_conditional_with_pseudo_labels(conditional_shift):
     np.testing.assert_array_equal(Z[~source], X[~source])
 
 
+def test_class_conditional_under_pandas_output(conditional_shift):
+    """scikit-learn's ``transform_output="pandas"`` leaves the adapter's rows
+    as they are: the maps' outputs are written by position (a DataFrame
+    aligned by index left NaN rows). Here some source rows use the
+    unconditional map (their class is missing in the target) and the rows
+    are not sorted by class."""
+    X, y, sd = conditional_shift
+    keep = (sd >= 0) | (y == 0)  # the target holds class 0 only
+    perm = np.random.default_rng(0).permutation(int(keep.sum()))
+    X, y, sd = X[keep][perm], y[keep][perm], sd[keep][perm]
+    params = dict(FAST, max_iter=50, class_conditional=True)
+    reference = FixedPointOTAdapter(**params).fit(X, y, sample_domain=sd)
+    expected = reference.transform(X, y, sample_domain=sd, allow_source=True)
+    masked = np.where(np.arange(len(y)) % 2 == 0, y, -1)
+    expected_masked = reference.transform(
+        X, masked, sample_domain=sd, allow_source=True
+    )
+    with sklearn.config_context(transform_output="pandas"):
+        adapter = FixedPointOTAdapter(**params)
+        Z = adapter.fit_transform(X, y, sample_domain=sd)
+        got = adapter.transform(X, masked, sample_domain=sd, allow_source=True)
+    assert not np.isnan(expected).any()
+    np.testing.assert_array_equal(Z, expected)
+    np.testing.assert_array_equal(got, expected_masked)
+
+
 def test_class_conditional_uses_known_target_labels(conditional_shift):
     X, y, sd = conditional_shift
     adapter = FixedPointOTAdapter(class_conditional=True, **FAST)

@@ -69,7 +69,8 @@ class FixedPointResult(NamedTuple):
     residual: Tensor
     #: Iterations used by each sample, shape ``(n,)``.
     n_iter: Tensor
-    #: Evaluations of ``∇φ`` spent on each sample (start point included).
+    #: Evaluations of ``∇φ`` spent on each sample (start point included),
+    #: shape ``(n,)``.
     n_evals: Tensor
     #: Whether the sample reached ``residual <= tol``, shape ``(n,)``.
     converged: Tensor
@@ -196,6 +197,9 @@ def solve_c_transform(
     Returns
     -------
     FixedPointResult
+        Per sample: the point reached, ``φ^c(y)`` there, the residual, the
+        iterations and ``∇φ`` evaluations spent and whether it converged
+        (and, for ``"bfgs"``, the final inverse-Hessian estimates).
 
     Examples
     --------

@@ -78,6 +78,15 @@ class MLPPotential(nn.Module):
         How ``h`` sees the class when ``n_classes > 1``
         (``ClassConditionalFixedPointOT`` passes its own default,
         ``"embedding"``).
+    generator : torch.Generator or None, default=None
+        Draws the initial weights; None draws them from torch's global
+        generator, as ``torch.nn`` layers do. A generator seeded with ``s``
+        gives the weights that ``torch.manual_seed(s)`` followed by
+        ``MLPPotential(...)`` gives, without touching the global generator.
+    device, dtype : default=None
+        Where and in which floating dtype the parameters are made, as for
+        ``torch.nn`` layers (None: torch's defaults). ``generator`` must be
+        on ``device``.
 
     Examples
     --------
@@ -100,6 +109,9 @@ class MLPPotential(nn.Module):
         quadratic: bool = True,
         n_classes: int = 1,
         conditioning: str = "film",
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -117,38 +129,55 @@ class MLPPotential(nn.Module):
         self.activation = activation
         self.conditioning = conditioning
         self.quadratic = quadratic
-        eye = torch.eye(n_features).expand(n_classes, n_features, n_features)
+        # explicit device and dtype: torch's defaults (which the caller may
+        # have changed) apply only where these are None
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        device = torch.empty(0).device if device is None else torch.device(device)
+        kw = dict(device=device, dtype=dtype)
+        eye = torch.eye(n_features, **kw).expand(n_classes, n_features, n_features)
         if quadratic:
             self.quad_factor = nn.Parameter(eye.clone())
-            self.linear = nn.Parameter(torch.zeros(n_classes, n_features))
+            self.linear = nn.Parameter(torch.zeros(n_classes, n_features, **kw))
         else:
             self.register_buffer("quad_factor", eye.clone())
-            self.register_buffer("linear", torch.zeros(n_classes, n_features))
+            self.register_buffer("linear", torch.zeros(n_classes, n_features, **kw))
 
         sizes = [n_features, *hidden_layer_sizes]
         self.layers = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+            nn.utils.skip_init(nn.Linear, a, b, **kw)
+            for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        for layer in self.layers:
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
-            nn.init.zeros_(layer.bias)
-            # He-style scale for unit-variance input coordinates
-            layer.weight.data.mul_(math.sqrt(2.0))
+        with torch.no_grad():
+            # the draws of nn.Linear's own initialisation come first (their
+            # values are overwritten below), so that a seed gives the weights
+            # it gave when the layers were built on the global generator
+            for layer in self.layers:
+                bound = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+            for layer in self.layers:
+                # He-style scale for unit-variance input coordinates
+                std = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.normal_(0.0, std, generator=generator)
+                layer.weight.mul_(math.sqrt(2.0))
+                layer.bias.zero_()
         n_hidden = len(hidden_layer_sizes)
-        self.out = nn.Parameter(torch.zeros(sizes[-1])) if n_hidden else None
+        self.out = nn.Parameter(torch.zeros(sizes[-1], **kw)) if n_hidden else None
         self.film_scale = self.film_shift = self.embedding = None
         if n_classes > 1 and n_hidden:
             if conditioning == "film":
                 self.film_scale = nn.ParameterList(
-                    nn.Parameter(torch.ones(n_classes, w)) for w in hidden_layer_sizes
+                    nn.Parameter(torch.ones(n_classes, w, **kw))
+                    for w in hidden_layer_sizes
                 )
                 self.film_shift = nn.ParameterList(
-                    nn.Parameter(torch.zeros(n_classes, w)) for w in hidden_layer_sizes
+                    nn.Parameter(torch.zeros(n_classes, w, **kw))
+                    for w in hidden_layer_sizes
                 )
             else:
-                self.embedding = nn.Parameter(
-                    0.1 * torch.randn(n_classes, hidden_layer_sizes[0])
-                )
+                shape = (n_classes, hidden_layer_sizes[0])
+                noise = torch.randn(shape, generator=generator, **kw)
+                self.embedding = nn.Parameter(0.1 * noise)
 
     # ------------------------------------------------------------------ parts
     def quadratic_matrix(self) -> Tensor:
@@ -165,8 +194,22 @@ class MLPPotential(nn.Module):
         """Solve ``A_k x + b_k = y``: the backward map of the quadratic part.
 
         It is the exact backward map when ``h`` is constant and the
-        starting point of the fixed-point solves. ``inverse`` is the row-wise
-        (or shared) ``A_k⁻¹`` when the caller already has it.
+        starting point of the fixed-point solves.
+
+        Parameters
+        ----------
+        y : Tensor of shape (n, d)
+            Points of the target domain.
+        classes : Tensor of shape (n,) or None, default=None
+            Class code (``torch.long``) of every row; None for class 0.
+        inverse : Tensor of shape (n, d, d) or (d, d), default=None
+            The row-wise (or shared) ``A_k⁻¹`` when the caller already has it;
+            else :meth:`preconditioner` gives it.
+
+        Returns
+        -------
+        x : Tensor of shape (n, d)
+            ``A_k⁻¹ (y − b_k)``.
         """
         if inverse is None:
             inverse = self.preconditioner()
@@ -216,7 +259,20 @@ class MLPPotential(nn.Module):
         return classes
 
     def psi(self, x: Tensor, classes: Tensor | None = None) -> Tensor:
-        """``ψ(x; k) = ½|x|² − φ(x; k)``, shape ``(n,)``."""
+        """``ψ(x; k) = ½|x|² − φ(x; k)``, whose gradient is the forward map.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, d)
+            Points, in the potential's dtype and device.
+        classes : Tensor of shape (n,) or None, default=None
+            Class code (``torch.long``, ``0 … n_classes − 1``) of every row;
+            None for an unconditional potential (class 0).
+
+        Returns
+        -------
+        psi : Tensor of shape (n,)
+        """
         lx = self._lt_x(x, classes)
         lin = self._per_sample_vec(self.linear, classes)
         val = 0.5 * (lx * lx).sum(-1) + (x * lin).sum(-1)
@@ -230,7 +286,20 @@ class MLPPotential(nn.Module):
         return torch.einsum("nd,nde->ne", x, self.quad_factor[classes])
 
     def forward(self, x: Tensor, classes: Tensor | None = None) -> Tensor:
-        """``φ(x; k)``, shape ``(n,)``; differentiable in the parameters."""
+        """``φ(x; k)``, differentiable in the parameters.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, d)
+            Points, in the potential's dtype and device.
+        classes : Tensor of shape (n,) or None, default=None
+            Class code (``torch.long``, ``0 … n_classes − 1``) of every row;
+            None for an unconditional potential (class 0).
+
+        Returns
+        -------
+        phi : Tensor of shape (n,)
+        """
         return 0.5 * (x * x).sum(-1) - self.psi(x, classes)
 
     def value_and_grad(
@@ -240,6 +309,21 @@ class MLPPotential(nn.Module):
 
         Call it under :func:`torch.no_grad` in solvers; it builds no graph
         across calls.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, d)
+            Points, in the potential's dtype and device.
+        classes : Tensor of shape (n,) or None, default=None
+            Class code (``torch.long``, ``0 … n_classes − 1``) of every row;
+            None for an unconditional potential (class 0).
+
+        Returns
+        -------
+        phi : Tensor of shape (n,)
+            ``φ(x; k)``.
+        grad : Tensor of shape (n, d)
+            ``∇ₓφ(x; k)``; ``x − grad`` is the forward map.
         """
         lx = self._lt_x(x, classes)
         lin = self._per_sample_vec(self.linear, classes)
