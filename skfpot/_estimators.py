@@ -885,12 +885,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         farthest = np.zeros(int(codes.max()) + 1)  # per class code
         for i in range(0, len(A), _CHUNK):
             part = slice(i, i + _CHUNK)
-            k = None if classes is None else classes[part]
-            dist = ((A[part] - self._class_rows(means, k)) ** 2).sum(1)
+            dist = ((A[part] - self._class_rows(means, classes, part)) ** 2).sum(1)
             np.maximum.at(farthest, codes[part], dist)
         rows = _spread_rows(order, classes)
-        k = None if classes is None else classes[rows]
-        sample = ((A[rows] - self._class_rows(means, k)) ** 2).sum(1)
+        sample = ((A[rows] - self._class_rows(means, classes, rows)) ** 2).sum(1)
         ratio = 0.0
         for c in np.unique(codes[rows]):
             typical = np.median(sample[codes[rows] == c])
@@ -1416,9 +1414,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
 
     @staticmethod
-    def _class_rows(means, classes):
-        """The mean of every row's class (the one mean when unconditional)."""
-        return means if classes is None else means[classes]
+    def _class_rows(means, classes, rows=None):
+        """The mean of every row's class (the one mean when unconditional),
+        for ``classes[rows]`` when ``rows`` is given."""
+        if classes is None:
+            return means
+        return means[classes if rows is None else classes[rows]]
 
     def _standardise(self, A, means, classes):
         """``A`` in the network's units; values beyond float32 are refused
@@ -1433,9 +1434,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         def forward(m, a, k, rows, z):
             part = self.scale_ * forward_map(m, a, k).cpu().numpy().astype(np.float64)
-            part += self._class_rows(
-                self.mean_target_, None if classes is None else classes[rows]
-            )
+            part += self._class_rows(self.mean_target_, classes, rows)
             out[rows] = part
 
         self._chunks(forward, X, classes, means=self.mean_source_)
@@ -1447,8 +1446,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out = np.empty(Y.shape, dtype=Y.dtype)
 
         def finish(module, k, rows, w, x):
-            codes = None if classes is None else classes[rows]
-            out[rows] = self._class_rows(self.mean_source_, codes) + self.scale_ * x
+            out[rows] = (
+                self._class_rows(self.mean_source_, classes, rows) + self.scale_ * x
+            )
 
         converged = self._solve_backward(Y, classes, finish)
         return out, converged

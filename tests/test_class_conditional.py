@@ -4,8 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
-from skfpot import ClassConditionalFixedPointOT
+from skfpot import ClassConditionalFixedPointOT, _training
 
 TINY = dict(hidden_layer_sizes=(8,), max_iter=30, eval_interval=10, random_state=0)
 
@@ -157,8 +158,22 @@ def test_second_start_within_classes(data):
     cc = ClassConditionalFixedPointOT(
         **TINY, second_start_every=1, early_stopping=False
     )
-    cc.fit(X, Y, x_classes=a, y_classes=b)
-    assert isinstance(cc.second_start_switches_, int)
+    calls = []
+    original = _training.nearest_rows
+
+    def recording(y, images, y_classes=None, image_classes=None, **kwargs):
+        index, found = original(y, images, y_classes, image_classes, **kwargs)
+        calls.append((y_classes, image_classes, index, found))
+        return index, found
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_training, "nearest_rows", recording)
+        cc.fit(X, Y, x_classes=a, y_classes=b)
+    assert calls, "no second start ran"
+    for y_classes, image_classes, index, found in calls:
+        assert y_classes is not None and image_classes is not None
+        assert bool(found.all())  # every class is in each batch's source rows
+        assert torch.equal(image_classes[index], y_classes)
     assert np.all(np.isfinite(cc.transform(X, classes=a)))
     assert np.all(np.isfinite(cc.inverse_transform(Y, classes=b)))
 
