@@ -58,6 +58,17 @@ ACTIVATIONS = {
 CONDITIONINGS = ("embedding", "film")
 
 
+def _uninitialised_linear(n_in: int, n_out: int, kw: dict) -> nn.Linear:
+    """An ``nn.Linear`` whose parameters are allocated but not drawn (built
+    on the meta device, which draws nothing, then given real tensors:
+    ``skip_init``'s ``to_empty`` goes through torch's Python references,
+    whose first use imports sympy, about 30 MiB)."""
+    layer = nn.Linear(n_in, n_out, device="meta")
+    layer.weight = nn.Parameter(torch.empty(n_out, n_in, **kw))
+    layer.bias = nn.Parameter(torch.empty(n_out, **kw))
+    return layer
+
+
 class MLPPotential(nn.Module):
     """Potential φ(x; k) = ½|x|² − ½|L_kᵀx|² − b_kᵀx − h(x; k).
 
@@ -144,7 +155,7 @@ class MLPPotential(nn.Module):
 
         sizes = [n_features, *hidden_layer_sizes]
         self.layers = nn.ModuleList(
-            nn.utils.skip_init(nn.Linear, a, b, **kw)
+            _uninitialised_linear(a, b, kw)
             for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
         with torch.no_grad():
