@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from skfpot import ClassConditionalFixedPointOT, _training
 
@@ -340,3 +341,62 @@ def test_balanced_and_dict_class_weights():
     np.testing.assert_allclose(cc.class_weight_, [0.5, 0.5])
     cc.set_params(class_weight={0: 3.0, 1: 1.0}).fit(X, Y, x_classes=a, y_classes=b)
     np.testing.assert_allclose(cc.class_weight_, [0.75, 0.25])
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0])
+def test_class_weight_must_be_strictly_positive(data, weight):
+    """C03: a zero (or negative) class weight is refused before training."""
+    X, Y, a, b = data
+    ot = ClassConditionalFixedPointOT(**TINY, class_weight={0: 1.0, 1: weight})
+    with pytest.raises(ValueError, match="class_weight values must be positive"):
+        ot.fit(X, Y, x_classes=a, y_classes=b)
+
+
+def test_warm_start_refuses_a_subset_of_the_fitted_classes(data):
+    """C07: warm_start continues only a fit of exactly the same classes."""
+    X, Y, a, b = data
+    ot = ClassConditionalFixedPointOT(**TINY, warm_start=True)
+    ot.fit(X, Y, x_classes=a, y_classes=b)
+    with pytest.raises(ValueError, match=r"fitted map of classes \[0, 1\]; got \[0\]"):
+        ot.fit(X[a == 0], Y[b == 0], x_classes=a[a == 0], y_classes=b[b == 0])
+    assert ot.classes_.tolist() == [0, 1]
+
+
+def test_infinite_labels_in_object_arrays_are_refused(data):
+    """C08: an infinite label is refused in an object array as in a float one."""
+    X, Y, a, b = data
+    x_classes = np.r_[a[:-1].astype(object), np.inf]
+    y_classes = np.r_[b[:-1].astype(object), np.inf]
+    assert x_classes.dtype == object
+    match = r"1 missing or non-finite labels \(such as inf\)"
+    with pytest.raises(ValueError, match=match):
+        ClassConditionalFixedPointOT(**TINY).fit(
+            X, Y, x_classes=x_classes, y_classes=y_classes
+        )
+
+
+def test_class_conditional_held_out_dual_values_are_weighted_means(data):
+    """T10: held_out_dual_values normalises the class weights of each side,
+    so its sum is the validation loss of the kept weights (as for
+    FixedPointOT in test_held_out_dual_values_sum_to_the_kept_weights_...)."""
+    X, Y, a, b = data
+    seen = {}
+
+    class Grab(Callback):
+        def on_train_end(self, net, **kwargs):
+            values = net.held_out_dual_values(net.train_split.keywords["valid_ds"])
+            seen["weight_sums"] = [float(w.sum()) for _, w in values]
+            seen["sum"] = sum(float((v * w).sum()) for v, w in values)
+            stopping = dict(net.callbacks_)["early_stopping"]
+            seen["restored"] = stopping.restored_best_
+            seen["start"] = stopping.kept_start_, stopping.start_score_
+            seen["losses"] = [v for v in net.history[:, "valid_loss"] if v]
+
+    ot = ClassConditionalFixedPointOT(**TINY, callbacks=[Grab()])
+    ot.fit(X, Y, x_classes=a, y_classes=b)
+    assert seen["weight_sums"] == pytest.approx([1.0, 1.0], rel=1e-6)
+    expected = min(seen["losses"]) if seen["restored"] else seen["losses"][-1]
+    kept_start, start_score = seen["start"]
+    expected = start_score if kept_start else expected
+    assert seen["sum"] == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert ot.start_validation_score_ == -start_score

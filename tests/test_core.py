@@ -16,6 +16,7 @@ from skfpot.core import (
     forward_map,
     solve_c_transform,
 )
+from skfpot.core.losses import dual_values
 
 CORE = pathlib.Path(__file__).parents[1] / "skfpot" / "core"
 
@@ -465,3 +466,21 @@ def test_safeguard_gives_up_once_the_step_underflows(method):
     res = solve_c_transform(grad_fn, y, method=method, max_iter=100)
     assert res.n_iter.tolist() == [34] * 4
     assert torch.equal(res.x, y) and not res.converged.any()
+
+
+def test_dual_loss_weights_are_normalised():
+    """L02: the weighted expectations are Σ w v / Σ w, not Σ w v / n."""
+    torch.manual_seed(0)
+    potential = MLPPotential(2, (8,))
+    with torch.no_grad():
+        potential.out.normal_()
+        potential.linear.normal_()
+    x, y = torch.randn(16, 2), torch.randn(12, 2) + 1.0
+    x_hat = backward_map(potential, y).x
+    wx, wy = torch.rand(16) + 0.5, torch.rand(12) + 0.5
+    phi_x, phi_c = dual_values(potential, x, y, x_hat)
+    expected = -((phi_x * wx).sum() / wx.sum() + (phi_c * wy).sum() / wy.sum())
+    loss = dual_loss(potential, x, y, x_hat, x_weight=wx, y_weight=wy)
+    torch.testing.assert_close(loss, expected)
+    scaled = dual_loss(potential, x, y, x_hat, x_weight=3 * wx, y_weight=3 * wy)
+    torch.testing.assert_close(scaled, loss)

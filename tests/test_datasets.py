@@ -342,3 +342,26 @@ def test_mix3tomix10_source_is_the_gaussian_mixture():
         "nij,nj->ni", problem.maps[k], z
     )
     np.testing.assert_allclose(X, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4, 5])
+def test_class_pairs_neighbouring_means_are_5_apart_and_targets_opposite(n_classes):
+    """D04: the documented geometry of make_class_gaussian_pairs."""
+    problem = make_class_gaussian_pairs(n_classes, 3, random_state=0)
+    sources = np.array([pair.mean_source for pair in problem.pairs])
+    targets = np.array([pair.mean_target for pair in problem.pairs])
+    gaps = np.linalg.norm(sources - np.roll(sources, -1, axis=0), axis=1)
+    np.testing.assert_allclose(gaps, 5.0, rtol=1e-12)
+    shift = n_classes // 2
+    np.testing.assert_allclose(targets, np.roll(sources, -shift, axis=0), atol=1e-12)
+
+
+@needs_w2bench
+@pytest.mark.parametrize("n_features", [4, 16])
+def test_mix3tomix10_target_is_exactly_standardised_on_its_own_draws(n_features):
+    """D07: m and sqrt(v) standardise the raw map on the 2**14 draws of seed
+    0, so the target has mean 0 and total variance n_features there."""
+    problem = load_mix3tomix10(n_features)
+    Y = problem.forward_map(problem.sample_source(2**14, random_state=0))
+    np.testing.assert_allclose(Y.mean(axis=0), 0.0, atol=1e-12)
+    assert Y.var(axis=0).sum() == pytest.approx(n_features, rel=1e-10)

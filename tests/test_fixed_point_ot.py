@@ -3,6 +3,7 @@
 import pickle
 import re
 import warnings
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
@@ -15,6 +16,12 @@ from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
 
 import skfpot
 from skfpot import FixedPointOT
+from skfpot._training import (
+    TrainingDivergedError,
+    TrainingMonitor,
+    UnpairedBatches,
+    UnpairedData,
+)
 from skfpot.core import MLPPotential
 from skfpot.core.losses import forward_map
 from skfpot.datasets import make_gaussian_pair
@@ -1983,3 +1990,32 @@ def test_score_matches_the_dual_in_user_coordinates_on_new_samples():
     assert ot.score(Xn, Yn) == pytest.approx(
         _dual_in_user_coordinates(ot, Xn, Yn), rel=1e-5
     )
+
+
+def test_a_batch_dual_above_ten_times_its_bound_is_divergence():
+    """T05: the documented 10 × bound guard of TrainingMonitor."""
+    monitor = TrainingMonitor(bound=1.0)
+    monitor.on_train_begin(net=None)
+    info = SimpleNamespace(n_evals=torch.ones(4), converged=torch.ones(4))
+    monitor.on_batch_end(None, training=True, loss=torch.tensor(-9.0), y_pred=info)
+    with pytest.raises(TrainingDivergedError, match=r"reached 20 .*below 1\b") as exc:
+        monitor.on_batch_end(None, training=True, loss=torch.tensor(-20.0), y_pred=info)
+    assert exc.value.step == 2
+
+
+def test_unpaired_batches_use_every_row_once_per_sweep():
+    """T11: rows are drawn without replacement within a sweep of each sample,
+    including a sample whose size is a multiple of the batch size."""
+    x = torch.arange(12.0)[:, None]
+    y = torch.arange(8.0)[:, None] + 100.0
+    batches = UnpairedBatches(
+        UnpairedData(x, y), 4, steps_per_pass=6, max_steps=6, seed=0
+    )
+    drawn = list(batches)
+    assert len(drawn) == 6
+    xs = [batch[0][:, 0].tolist() for batch in drawn]
+    ys = [batch[1][:, 0].tolist() for batch in drawn]
+    for sweep in (xs[0:3], xs[3:6]):
+        assert sorted(sum(sweep, [])) == list(range(12))
+    for sweep in (ys[0:2], ys[2:4], ys[4:6]):
+        assert sorted(sum(sweep, [])) == [100.0 + i for i in range(8)]

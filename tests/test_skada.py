@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_validate
@@ -563,3 +563,62 @@ def test_no_set_config_call_in_skfpot():
                 if name in ("set_config", "config_context"):
                     calls.append(f"{path.name}:{node.lineno}")
     assert calls == []
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_class_conditional_refuses_masked_source_labels(conditional_shift, dtype):
+    """S01, S09: a masked label (-1, also as the float -1.0) on some source
+    rows is refused before training."""
+    X, y, sd = conditional_shift
+    y = _masked(y, sd).astype(dtype)
+    y[np.flatnonzero(sd >= 0)[:3]] = -1
+    with pytest.raises(ValueError, match="3 source rows have a masked label"):
+        FixedPointOTAdapter(class_conditional=True, **FAST).fit(X, y, sample_domain=sd)
+
+
+def test_one_target_row_is_not_enough(conditional_shift):
+    """S03: exactly one target row is refused with the adapter's message."""
+    X, y, sd = conditional_shift
+    keep = (sd >= 0) | (np.arange(len(sd)) == np.flatnonzero(sd < 0)[0])
+    with pytest.raises(ValueError, match=r"needs at least 2 target samples .*got 1"):
+        FixedPointOTAdapter(**FAST).fit(X[keep], y[keep], sample_domain=sd[keep])
+
+
+def test_target_labels_of_a_class_absent_from_the_source_are_pseudo_labelled(
+    conditional_shift,
+):
+    """S04: a target label that no source row carries is not 'known': those
+    rows are pseudo-labelled (one round here)."""
+    X, y, sd = conditional_shift
+    y = y.copy()
+    y[np.flatnonzero(sd < 0)[:5]] = 7
+    adapter = FixedPointOTAdapter(class_conditional=True, pseudo_label_rounds=1, **FAST)
+    adapter.fit(X, y, sample_domain=sd)
+    assert adapter.n_pseudo_label_rounds_ == 1
+    assert adapter.pseudo_label_estimator_ is not None
+    np.testing.assert_array_equal(adapter.classes_, [0, 1])
+
+
+class _FixedRule(ClassifierMixin, BaseEstimator):
+    """Labels by the sign of the first feature, whatever it was trained on."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return (X[:, 0] > np.median(X[:, 0])).astype(int)
+
+
+def test_pseudo_labelling_stops_when_the_labels_are_stable(conditional_shift):
+    """S07: the second round reproduces the first round's labels, so the
+    loop stops after one round (and one class-conditional fit)."""
+    X, y, sd = conditional_shift
+    adapter = FixedPointOTAdapter(
+        class_conditional=True,
+        pseudo_label_estimator=_FixedRule(),
+        pseudo_label_rounds=3,
+        **FAST,
+    )
+    adapter.fit(X, _masked(y, sd), sample_domain=sd)
+    assert adapter.n_pseudo_label_rounds_ == 1
