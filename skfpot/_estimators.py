@@ -28,6 +28,7 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 
 from skfpot._training import (
+    Adam,
     AnnealOnPlateau,
     FixedPointNet,
     LearningRateSchedule,
@@ -1266,7 +1267,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             module__dtype=torch.float32,
             **{f"module__{k}": v for k, v in self._module_kwargs().items()},
             criterion=torch.nn.Identity,
-            optimizer=torch.optim.Adam,
+            optimizer=Adam,
             lr=self.learning_rate_init,
             max_epochs=math.ceil(self.max_iter / self.eval_interval),
             batch_size=self.batch_size,

@@ -33,6 +33,7 @@ from skfpot.core.losses import (
 )
 
 __all__ = [
+    "Adam",
     "AnnealOnPlateau",
     "FixedPointNet",
     "LearningRateSchedule",
@@ -738,6 +739,69 @@ def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
     return index, found
 
 
+class Adam:
+    """Adam (Kingma and Ba, 2015) exactly as ``torch.optim.Adam`` computes it
+    with its defaults on the CPU (one tensor at a time; bit for bit), without
+    ``torch.optim``'s machinery: every ``torch.optim.Optimizer`` imports
+    ``torch._dynamo``, and with it sympy, on first use (about 70 MiB of
+    memory and a second per process, measured), which training never needs.
+
+    ``param_groups`` (``"params"``, ``"lr"``, ``"betas"``, ``"eps"``) and
+    ``state`` read as in torch; :class:`FixedPointNet` registers it with
+    skorch.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        groups = list(params)
+        if groups and not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        self.defaults = {"lr": lr, "betas": betas, "eps": eps}
+        self.param_groups = [
+            {**self.defaults, **group, "params": list(group["params"])}
+            for group in groups
+        ]
+        self.state = {}
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+    def step(self, closure=None):
+        """One Adam step; ``closure`` (skorch's) computes the gradients."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, eps = group["lr"], group["eps"]
+                beta1, beta2 = group["betas"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = {
+                            "step": 0,
+                            "exp_avg": torch.zeros_like(p),
+                            "exp_avg_sq": torch.zeros_like(p),
+                        }
+                    state["step"] += 1
+                    step, grad = state["step"], p.grad
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    exp_avg.lerp_(grad, 1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    step_size = lr / (1 - beta1**step)
+                    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                    denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    p.addcdiv_(exp_avg, denom, value=-step_size)
+        return loss
+
+
 class FixedPointNet(NeuralNet):
     """skorch net whose step is the envelope-gradient dual step.
 
@@ -768,6 +832,14 @@ class FixedPointNet(NeuralNet):
             (name, PlainPrintLog() if name == "print_log" else callback)
             for name, callback in super()._default_callbacks
         ]
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's, then register an :class:`Adam` with skorch as it
+        registers ``torch.optim`` optimizers (for stepping and ``lr``)."""
+        super().initialize_optimizer(*args, **kwargs)
+        if "optimizer" not in self._optimizers:
+            self._register_attribute("optimizer", self.optimizer_)
+        return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, which ends training on any

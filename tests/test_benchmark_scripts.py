@@ -93,6 +93,7 @@ SCRIPTS = [
         [],
     ),
     ("gaussian_plugin_floor.py", "--dims 2 --seeds 0 --n 1024", "rows used", []),
+    ("first_fit_overhead.py", "--repeats 1", "maps identical: True", []),
     (
         "inverse_anchors.py",
         "--dims 2 --seed 0 --n 1024 --repeats 1 --param max_iter=20",

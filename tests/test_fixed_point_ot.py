@@ -2019,3 +2019,61 @@ def test_unpaired_batches_use_every_row_once_per_sweep():
         assert sorted(sum(sweep, [])) == list(range(12))
     for sweep in (ys[0:2], ys[2:4], ys[4:6]):
         assert sorted(sum(sweep, [])) == [100.0 + i for i in range(8)]
+
+
+def test_adam_is_torch_adam_bit_for_bit():
+    """skfpot's Adam takes the steps of torch.optim.Adam with its defaults
+    (several parameter groups, learning rates changed between steps as the
+    schedule does, a parameter without a gradient skipped)."""
+    from skfpot._training import Adam
+
+    torch.manual_seed(0)
+    shapes = [(5, 3), (5,), (2, 5), (1,)]
+    ours = [torch.randn(s, requires_grad=True) for s in shapes]
+    theirs = [p.detach().clone().requires_grad_(True) for p in ours]
+
+    def groups(params):
+        return [{"params": params[:2]}, {"params": params[2:], "lr": 3e-3}]
+
+    opt_ours = Adam(groups(ours), lr=1e-2)
+    opt_theirs = torch.optim.Adam(groups(theirs), lr=1e-2)
+    for step in range(25):
+        for opt, params in ((opt_ours, ours), (opt_theirs, theirs)):
+            for group in opt.param_groups:
+                group["lr"] *= 0.9
+            opt.zero_grad()
+            loss = sum((p.sin() * (i + 1)).sum() for i, p in enumerate(params[:3]))
+            loss.backward()  # the last parameter gets no gradient
+            opt.step()
+        for a, b in zip(ours, theirs, strict=True):
+            assert torch.equal(a, b), step
+    assert ours[3].grad is None and ours[3] not in opt_ours.state
+
+
+def test_fit_imports_neither_torch_dynamo_nor_sympy():
+    """A fit in a fresh process leaves torch._dynamo and sympy unimported
+    (torch.optim's optimizers import both: about 70 MiB and a second)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from skfpot import FixedPointOT, ClassConditionalFixedPointOT\n"
+        "rng = np.random.default_rng(0)\n"
+        "X, Y = rng.normal(size=(80, 2)), rng.normal(size=(60, 2)) + 1\n"
+        "ot = FixedPointOT(hidden_layer_sizes=(8,), max_iter=20, eval_interval=10,"
+        " second_start_every=2, convexity_penalty=1.0).fit(X, Y)\n"
+        "ot.inverse_transform(Y); ot.score(X, Y)\n"
+        "ClassConditionalFixedPointOT(hidden_layer_sizes=(8,), max_iter=20).fit("
+        "X, Y, x_classes=np.arange(80) % 2, y_classes=np.arange(60) % 2)\n"
+        "print(sorted({'torch._dynamo', 'sympy'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
