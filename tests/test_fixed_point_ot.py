@@ -754,32 +754,13 @@ def test_ctrl_c_keeps_the_weights_and_warns(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_ignored_sigint_does_not_interrupt_training(data, sigint_disposition):
-    """A process that ignores SIGINT (a background job) trains to the end."""
-    import signal
-
-    class CtrlC(Callback):
-        steps = 0
-
-        def on_batch_end(self, net, training=False, **kwargs):
-            self.steps += training
-            if self.steps == 3:
-                signal.raise_signal(signal.SIGINT)
-
-    sigint_disposition(signal.SIG_IGN)
-    X, Y = data
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        ot = FixedPointOT(**{**TINY, "callbacks": [("c", CtrlC())]}).fit(X, Y)
-    assert ot.n_iter_ == TINY["max_iter"]
-    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-
-
-def test_sigint_handler_that_does_not_raise_leaves_training_running(
-    data, sigint_disposition
+@pytest.mark.parametrize("disposition", ["ignored", "handler that returns"])
+def test_sigint_that_does_not_raise_leaves_training_running(
+    data, sigint_disposition, disposition
 ):
-    """A SIGINT handler of the caller's that does not raise: training runs
-    to the end, the handler is called, and no interruption is reported."""
+    """A process that ignores SIGINT (a background job), or a SIGINT handler
+    of the caller's that does not raise: training runs to the end (the
+    handler is called) and no interruption is reported."""
     import signal
 
     received = []
@@ -795,14 +776,15 @@ def test_sigint_handler_that_does_not_raise_leaves_training_running(
     def handler(signum, frame):
         received.append(signum)
 
-    sigint_disposition(handler)
+    before = signal.SIG_IGN if disposition == "ignored" else handler
+    sigint_disposition(before)
     X, Y = data
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ot = FixedPointOT(**{**TINY, "callbacks": [("c", CtrlC())]}).fit(X, Y)
-    assert received == [signal.SIGINT]
     assert ot.n_iter_ == TINY["max_iter"]
-    assert signal.getsignal(signal.SIGINT) is handler
+    assert received == ([] if disposition == "ignored" else [signal.SIGINT])
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_callback_ending_training_is_not_an_interrupt(data):
