@@ -484,3 +484,23 @@ def test_dual_loss_weights_are_normalised():
     torch.testing.assert_close(loss, expected)
     scaled = dual_loss(potential, x, y, x_hat, x_weight=3 * wx, y_weight=3 * wy)
     torch.testing.assert_close(scaled, loss)
+
+
+@pytest.mark.parametrize("n_classes, conditioning", [(1, "film"), (3, "embedding")])
+def test_potential_from_a_generator_of_its_own(n_classes, conditioning):
+    """A generator seeded with s gives the weights of torch.manual_seed(s)
+    followed by the plain constructor, leaves the global generator alone,
+    and dtype and device place every parameter and buffer."""
+    kwargs = dict(n_classes=n_classes, conditioning=conditioning)
+    torch.manual_seed(5)
+    plain = MLPPotential(3, (16, 8), **kwargs).state_dict()
+    state = torch.get_rng_state()
+    own = MLPPotential(
+        3, (16, 8), generator=torch.Generator().manual_seed(5), **kwargs
+    ).state_dict()
+    assert torch.equal(torch.get_rng_state(), state)
+    assert plain.keys() == own.keys()
+    assert all(torch.equal(plain[k], own[k]) for k in plain)
+    double = MLPPotential(3, (16, 8), dtype=torch.float64, device="cpu", **kwargs)
+    assert all(v.dtype == torch.float64 for v in double.state_dict().values())
+    assert all(v.device.type == "cpu" for v in double.state_dict().values())

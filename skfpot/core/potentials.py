@@ -109,6 +109,13 @@ class MLPPotential(nn.Module):
     >>> value, grad = potential.value_and_grad(torch.ones(2, 3))
     >>> value.tolist(), grad.abs().max().item()
     ([0.0, 0.0], 0.0)
+
+    Initial weights from a generator of one's own, in float64:
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> potential = MLPPotential(3, (16,), generator=g, dtype=torch.float64)
+    >>> potential.layers[0].weight.dtype
+    torch.float64
     """
 
     def __init__(
