@@ -739,6 +739,19 @@ def nearest_rows(y, images, y_classes=None, image_classes=None, chunk=1024):
     return index, found
 
 
+#: ``torch.optim.Adam``'s other options at the values :class:`Adam` computes
+_ADAM_FIXED_OPTIONS = {
+    "weight_decay": 0,
+    "amsgrad": False,
+    "maximize": False,
+    "foreach": None,
+    "capturable": False,
+    "differentiable": False,
+    "fused": None,
+    "decoupled_weight_decay": False,
+}
+
+
 class Adam:
     """Adam (Kingma and Ba, 2015) exactly as ``torch.optim.Adam`` computes it
     with its defaults on the CPU (one tensor at a time; bit for bit), without
@@ -746,9 +759,11 @@ class Adam:
     ``torch._dynamo``, and with it sympy, on first use (about 70 MiB of
     memory and a second per process, measured), which training never needs.
 
-    ``param_groups`` (``"params"``, ``"lr"``, ``"betas"``, ``"eps"``) and
-    ``state`` read as in torch; :class:`FixedPointNet` registers it with
-    skorch.
+    ``param_groups`` (``"params"``, ``"lr"``, ``"betas"``, ``"eps"``) read
+    as in torch, and :meth:`state_dict` / :meth:`load_state_dict` use
+    torch's format (skorch's ``Checkpoint`` saves it; a state of
+    ``torch.optim.Adam`` loads, and the other way round).
+    :class:`FixedPointNet` registers it with skorch.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -769,6 +784,59 @@ class Adam:
                     p.grad = None
                 elif p.grad is not None:
                     p.grad.zero_()
+
+    def _params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict:
+        """The state in ``torch.optim.Adam``'s format (parameters as
+        positions, ``step`` as a float32 tensor)."""
+        position = {id(p): i for i, p in enumerate(self._params())}
+        groups, i = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append(
+                {**group, **_ADAM_FIXED_OPTIONS, "params": list(range(i, i + n))}
+            )
+            i += n
+        state = {
+            position[id(p)]: {
+                "step": torch.tensor(float(st["step"])),
+                "exp_avg": st["exp_avg"],
+                "exp_avg_sq": st["exp_avg_sq"],
+            }
+            for p, st in self.state.items()
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state of :meth:`state_dict`'s format (also
+        ``torch.optim.Adam``'s, whose other options must be their defaults)."""
+        saved = state_dict["param_groups"]
+        if [len(g["params"]) for g in saved] != [
+            len(g["params"]) for g in self.param_groups
+        ]:
+            raise ValueError("the state's parameter groups do not match")
+        for group in saved:
+            for key in ("weight_decay", "amsgrad", "maximize"):
+                if group.get(key, _ADAM_FIXED_OPTIONS[key]) != _ADAM_FIXED_OPTIONS[key]:
+                    raise ValueError(
+                        f"an Adam state with {key}={group[key]!r} cannot be "
+                        "continued here (only torch's defaults are computed)"
+                    )
+        for group, old in zip(self.param_groups, saved, strict=True):
+            group.update(
+                {k: old[k] for k in ("lr", "betas", "eps") if k in old},
+            )
+        params = self._params()
+        self.state = {
+            params[int(i)]: {
+                "step": int(st["step"]),
+                "exp_avg": st["exp_avg"].to(params[int(i)]).clone(),
+                "exp_avg_sq": st["exp_avg_sq"].to(params[int(i)]).clone(),
+            }
+            for i, st in state_dict["state"].items()
+        }
 
     def step(self, closure=None):
         """One Adam step; ``closure`` (skorch's) computes the gradients."""

@@ -2030,6 +2030,43 @@ def test_adam_is_torch_adam_bit_for_bit():
         for a, b in zip(ours, theirs, strict=True):
             assert torch.equal(a, b), step
     assert ours[3].grad is None and ours[3] not in opt_ours.state
+    # the state in torch's format, loadable both ways
+    mine, torchs = opt_ours.state_dict(), opt_theirs.state_dict()
+    assert mine["state"].keys() == torchs["state"].keys() == {0, 1, 2}
+    for i, st in mine["state"].items():
+        for key in ("step", "exp_avg", "exp_avg_sq"):
+            assert torch.equal(st[key], torchs["state"][i][key]), (i, key)
+    for g, h in zip(mine["param_groups"], torchs["param_groups"], strict=True):
+        assert {k: g[k] for k in ("lr", "betas", "eps", "params")} == {
+            k: h[k] for k in ("lr", "betas", "eps", "params")
+        }
+    resumed = [p.detach().clone().requires_grad_(True) for p in theirs]
+    opt_resumed = Adam(groups(resumed))
+    opt_resumed.load_state_dict(torchs)
+    back = [p.detach().clone().requires_grad_(True) for p in theirs]
+    opt_back = torch.optim.Adam(groups(back))
+    opt_back.load_state_dict(mine)
+    for opt, params in ((opt_theirs, theirs), (opt_resumed, resumed), (opt_back, back)):
+        opt.zero_grad()
+        sum((p.cos() * (i + 1)).sum() for i, p in enumerate(params)).backward()
+        opt.step()
+    for a, b, c in zip(theirs, resumed, back, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    other = torch.optim.Adam(groups(theirs), amsgrad=True).state_dict()
+    with pytest.raises(ValueError, match="amsgrad=True cannot be continued"):
+        Adam(groups(resumed)).load_state_dict(other)
+
+
+def test_skorch_checkpoint_saves_the_optimizer(data, tmp_path):
+    """skorch's Checkpoint saves the optimizer state with the parameters."""
+    from skorch.callbacks import Checkpoint
+
+    X, Y = data
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best")
+    FixedPointOT(**TINY, callbacks=[checkpoint]).fit(X, Y)
+    assert (tmp_path / "optimizer.pt").is_file()
+    state = torch.load(tmp_path / "optimizer.pt")
+    assert state["state"] and state["param_groups"][0]["lr"] > 0
 
 
 def test_fit_imports_neither_torch_dynamo_nor_sympy():
