@@ -504,3 +504,96 @@ def test_potential_from_a_generator_of_its_own(n_classes, conditioning):
     double = MLPPotential(3, (16, 8), dtype=torch.float64, device="cpu", **kwargs)
     assert all(v.dtype == torch.float64 for v in double.state_dict().values())
     assert all(v.device.type == "cpu" for v in double.state_dict().values())
+
+
+def _quadratic_potential(d, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(d, d, generator=g, dtype=torch.float64)
+    m = 0.5 * (a @ a.T) / d  # φ(x) = ½ xᵀ M x, inner Hessian I − M
+    m = m / (2 * torch.linalg.eigvalsh(m).max())
+
+    def grad_fn(x, rows):
+        return 0.5 * ((x @ m) * x).sum(-1), x @ m
+
+    return grad_fn, m
+
+
+def test_step_size_zero_is_refused():
+    grad_fn, _ = _quadratic_potential(3)
+    y = torch.randn(
+        4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    with pytest.raises(ValueError, match="step_size > 0"):
+        solve_c_transform(grad_fn, y, step_size=0.0)
+
+
+def test_inverse_hessian_of_another_float_dtype_is_cast():
+    d = 4
+    grad_fn, m = _quadratic_potential(d)
+    y = torch.randn(
+        10, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    exact = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
+    h0 = exact.to(torch.float32).expand(10, d, d).contiguous()
+    res = solve_c_transform(
+        grad_fn, y, method="bfgs", inverse_hessian=h0, tol=1e-6, max_iter=20
+    )
+    assert bool(res.converged.all())
+    assert res.inverse_hessian.dtype == torch.float64
+
+
+def test_inverse_hessian_rows_with_an_infinite_entry_start_from_p():
+    d = 4
+    grad_fn, m = _quadratic_potential(d)
+    y = torch.randn(
+        10, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    exact = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
+    h0 = exact.expand(10, d, d).clone()
+    h0[::2, 0, 0] = float("inf")  # non-finite, yet a "descent" direction
+    plain = solve_c_transform(grad_fn, y, method="bfgs", tol=1e-10, max_iter=60)
+    res = solve_c_transform(
+        grad_fn, y, method="bfgs", inverse_hessian=h0, tol=1e-10, max_iter=60
+    )
+    assert bool(res.converged.all())
+    assert res.n_iter[::2].tolist() == plain.n_iter[::2].tolist()
+    assert (res.n_iter[1::2] == 1).all()
+
+
+def test_backtracking_rejects_a_step_that_raises_the_inner_objective():
+    # inner objective ½ a |x − x*|² with a = 2.0001: the unit damped step
+    # overshoots to the mirror point, raising f by 0.02 %; the Armijo test
+    # must reject it (halve the step), else the iterates oscillate outwards
+    a = 2.0001
+
+    def grad_fn(x, rows):  # φ(x) = (1 − a) |x|² / 2, so I − ∇²φ = a I
+        return 0.5 * (1 - a) * (x * x).sum(-1), (1 - a) * x
+
+    y = torch.tensor([[1.0, -2.0], [0.5, 0.25]], dtype=torch.float64)
+    res = solve_c_transform(
+        grad_fn, y, method="damped", step_size=1.0, tol=1e-8, max_iter=60
+    )
+    assert bool(res.converged.all())
+    torch.testing.assert_close(res.x, y / a)
+
+
+def test_lbfgs_scaling_is_measured_in_the_preconditioners_metric():
+    # with P = c I the seed γ P of every L-BFGS step is (sᵀy / yᵀy) I
+    # whatever c: a scaled identity preconditioner costs no extra steps
+    torch.manual_seed(0)
+    d = 6
+    a = torch.randn(d, d, dtype=torch.float64)
+    inner = torch.eye(d, dtype=torch.float64) + a @ a.T / d
+    m = torch.eye(d, dtype=torch.float64) - inner
+
+    def grad_fn(x, rows):
+        return 0.5 * ((x @ m) * x).sum(-1), x @ m
+
+    y = torch.randn(50, d, dtype=torch.float64)
+    opts = dict(method="lbfgs", tol=1e-10, max_iter=200)
+    plain = solve_c_transform(grad_fn, y, **opts)
+    scaled = solve_c_transform(
+        grad_fn, y, preconditioner=0.1 * torch.eye(d, dtype=torch.float64), **opts
+    )
+    assert bool(plain.converged.all()) and bool(scaled.converged.all())
+    assert scaled.n_iter.sum() <= 1.5 * plain.n_iter.sum()

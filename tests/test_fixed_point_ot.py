@@ -2096,3 +2096,94 @@ def test_fit_imports_neither_torch_dynamo_nor_sympy():
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_inverse_warns_even_when_under_one_percent_of_solves_miss():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    d = rng.normal(size=(20, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    far = ot.mean_target_ + 1e5 * ot.scale_ * d  # a few of these solves miss
+    near = rng.normal(size=(1000, 3)) + 1.0
+    with pytest.warns(ConvergenceWarning, match=r"did not converge for 0\.\d+%"):
+        ot.inverse_transform(np.r_[near, far])
+
+
+def test_warm_start_adds_up_second_start_switches():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY, second_start_every=1, early_stopping=False).fit(X, Y)
+    first = ot.second_start_switches_
+    assert first > 0
+    ot.set_params(warm_start=True, second_start_every=0).fit(X, Y)
+    assert ot.second_start_switches_ == first  # the records run on
+
+
+def _squeeze_feature(factor):
+    from skorch.callbacks import Callback
+
+    class Squeeze(Callback):  # scales feature 0's images by factor**2
+        def on_train_end(self, net, **kwargs):
+            with torch.no_grad():
+                net.module_.quad_factor[:, 0, :] *= factor
+
+    return Squeeze()
+
+
+def test_a_feature_squeeze_is_reported_as_a_ratio_of_spreads():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
+    params = dict(TINY, max_iter=10, learning_rate_init=1e-12)
+    ot = FixedPointOT(**params, callbacks=[("squeeze", _squeeze_feature(0.2))])
+    with pytest.warns(ConvergenceWarning, match="looks broken") as record:
+        ot.fit(X, Y)
+    message = str(record[0].message)
+    # the images' spread in feature 0 is 0.2**2 = 0.04 of the target's
+    found = float(message.split("spread in feature 0 ")[1].split(" times")[0])
+    assert found == pytest.approx(0.04, rel=0.25), message
+    assert ot.kept_start_
+
+
+def test_a_moderate_outlier_is_not_named_as_the_cause(wreck):
+    # a row 30 times as far from the mean as the median row is below the
+    # 100x cut-off: the broken map's message blames training, not X
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(300, 3)), 2 * rng.normal(size=(300, 3)) + 3
+    X[0] = [45.0, 0.0, 0.0]  # median distance about 1.5
+    ot = FixedPointOT(**TINY, callbacks=[("wreck", wreck(30.0))])
+    with pytest.warns(ConvergenceWarning, match="looks broken") as record:
+        ot.fit(X, Y)
+    message = str(record[0].message)
+    assert "diverged" in message and "rows far from" not in message, message
+
+
+def test_a_warm_start_shift_is_judged_in_units_of_scale(wreck):
+    # data of spread 100, new data 20 units (0.2 scale_) away: a broken map
+    # there is not blamed on the stale standardisation
+    rng = np.random.default_rng(0)
+    X, Y = 100 * rng.normal(size=(300, 3)), 200 * rng.normal(size=(300, 3)) + 3
+    ot = FixedPointOT(**TINY, warm_start=True).fit(X, Y)
+    ot.set_params(callbacks=[("wreck", wreck(30.0))])
+    with pytest.warns(ConvergenceWarning, match="looks broken") as record:
+        ot.fit(X + 20.0, Y + 20.0)
+    message = str(record[0].message)
+    assert "warm_start kept" not in message, message
+
+
+def test_shrinkage_from_one_percent_on_is_applied():
+    # d = 32, 2000 rows of unequal variances: Ledoit-Wolf's intensity is about
+    # 0.04, above the 1 %
+    # cut-off, so the covariance is shrunk (a 10 % cut-off left it as it was)
+    from sklearn.covariance import ledoit_wolf_shrinkage
+
+    from skfpot._estimators import _shrunk_covariance
+
+    X = np.random.default_rng(0).normal(size=(2000, 32)) * np.linspace(0.5, 2, 32)
+    cov, shrink = _shrunk_covariance(torch.as_tensor(X))
+    expected = ledoit_wolf_shrinkage(X - X.mean(0), assume_centered=True)
+    assert 0.01 < expected < 0.1
+    assert shrink == pytest.approx(expected, rel=1e-10)
+    sample = np.cov(X.T)
+    target = np.trace(sample) / 32 * np.eye(32)
+    np.testing.assert_allclose(cov, (1 - shrink) * sample + shrink * target)
