@@ -1891,9 +1891,10 @@ class FixedPointOT(_BaseFixedPointOT):
         fits' scores come first, and stay when the continued fit runs
         without early stopping.
     start_validation_score_ : float or None
-        Held-out dual of the weights this fit started from (None without
-        ``early_stopping``); the fit keeps them unless the trained weights
-        improve on it by more than ``tol`` (see ``early_stopping``).
+        Held-out dual of the weights this fit started from, in the units of
+        ``validation_scores_`` (None without ``early_stopping``); the fit
+        keeps them unless the trained weights improve on it by more than
+        ``tol`` (see ``early_stopping``).
     kept_start_ : bool
         Whether the fitted weights are those training started from (the
         Gaussian start, or the previous fit's with ``warm_start``): early
@@ -1901,11 +1902,11 @@ class FixedPointOT(_BaseFixedPointOT):
         that looked broken, or (without early stopping) one whose dual on
         training rows was significantly below theirs.
     best_validation_score_ : float or None
-        Best of ``validation_scores_`` (with ``warm_start``, over the
-        earlier fits' scores too). Unless the fit returns its start
-        (``kept_start_``), this fit's best-scoring weights are kept when the
-        last ones are significantly worse on the held-out rows (see
-        ``early_stopping``); otherwise the last ones are.
+        Best of ``validation_scores_``, in their units (with
+        ``warm_start``, over the earlier fits' scores too). Unless the fit
+        returns its start (``kept_start_``), this fit's best-scoring weights
+        are kept when the last ones are significantly worse on the held-out
+        rows (see ``early_stopping``); otherwise the last ones are.
     fixed_point_solver_ : str
         The iteration used by every solve (``fixed_point_solver`` with
         ``"auto"`` resolved).
