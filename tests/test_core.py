@@ -506,35 +506,26 @@ def test_potential_from_a_generator_of_its_own(n_classes, conditioning):
     assert all(v.device.type == "cpu" for v in double.state_dict().values())
 
 
-def _quadratic_potential(d, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    a = torch.randn(d, d, generator=g, dtype=torch.float64)
-    m = 0.5 * (a @ a.T) / d  # φ(x) = ½ xᵀ M x, inner Hessian I − M
-    m = m / (2 * torch.linalg.eigvalsh(m).max())
-
-    def grad_fn(x, rows):
-        return 0.5 * ((x @ m) * x).sum(-1), x @ m
-
-    return grad_fn, m
+def _ten_rows_with_exact_curvature(d=4):
+    """:func:`_quadratic`'s problem, ten rows of ``y`` and the exact inverse
+    Hessian of the inner objective."""
+    grad_fn, m, _ = _quadratic(d, 0)
+    y = torch.randn(
+        10, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    exact = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
+    return grad_fn, y, exact
 
 
 def test_step_size_zero_is_refused():
-    grad_fn, _ = _quadratic_potential(3)
-    y = torch.randn(
-        4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
-    )
+    grad_fn, y, _ = _ten_rows_with_exact_curvature(3)
     with pytest.raises(ValueError, match="step_size > 0"):
         solve_c_transform(grad_fn, y, step_size=0.0)
 
 
 def test_inverse_hessian_of_another_float_dtype_is_cast():
-    d = 4
-    grad_fn, m = _quadratic_potential(d)
-    y = torch.randn(
-        10, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
-    )
-    exact = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
-    h0 = exact.to(torch.float32).expand(10, d, d).contiguous()
+    grad_fn, y, exact = _ten_rows_with_exact_curvature()
+    h0 = exact.to(torch.float32).expand(10, 4, 4).contiguous()
     res = solve_c_transform(
         grad_fn, y, method="bfgs", inverse_hessian=h0, tol=1e-6, max_iter=20
     )
@@ -543,13 +534,8 @@ def test_inverse_hessian_of_another_float_dtype_is_cast():
 
 
 def test_inverse_hessian_rows_with_an_infinite_entry_start_from_p():
-    d = 4
-    grad_fn, m = _quadratic_potential(d)
-    y = torch.randn(
-        10, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
-    )
-    exact = torch.linalg.inv(torch.eye(d, dtype=torch.float64) - m)
-    h0 = exact.expand(10, d, d).clone()
+    grad_fn, y, exact = _ten_rows_with_exact_curvature()
+    h0 = exact.expand(10, 4, 4).clone()
     h0[::2, 0, 0] = float("inf")  # non-finite, yet a "descent" direction
     plain = solve_c_transform(grad_fn, y, method="bfgs", tol=1e-10, max_iter=60)
     res = solve_c_transform(
