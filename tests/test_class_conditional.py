@@ -400,3 +400,24 @@ def test_class_conditional_held_out_dual_values_are_weighted_means(data):
     expected = start_score if kept_start else expected
     assert seen["sum"] == pytest.approx(expected, rel=1e-4, abs=1e-5)
     assert ot.start_validation_score_ == -start_score
+
+
+def test_the_gaussian_start_of_a_class_of_two_rows_uses_their_spread():
+    # two rows are fully shrunk, not taken for a unit covariance: class 0's
+    # rows lie ±10 apart on feature 0 and its target spreads by 10, so the
+    # start (one step at a negligible rate) keeps their distance (a unit
+    # covariance in the network's units, scale_ ≈ 4.8, doubled it)
+    rng = np.random.default_rng(0)
+    X0 = np.array([[-10.0, 0.0], [10.0, 0.0]])
+    X = np.vstack([X0, rng.normal(size=(200, 2))])
+    Y = np.vstack([10 * rng.normal(size=(200, 2)), rng.normal(size=(200, 2))])
+    a, b = np.r_[0, 0, np.ones(200, int)], np.repeat([0, 1], 200)
+    ot = ClassConditionalFixedPointOT(
+        hidden_layer_sizes=(8,),
+        max_iter=1,
+        learning_rate_init=1e-12,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X, Y, x_classes=a, y_classes=b)
+    images = ot.transform(X0, classes=[0, 0])
+    assert 0.8 < (images[1, 0] - images[0, 0]) / 20 < 1.25

@@ -1245,6 +1245,26 @@ def test_inverse_anchors_give_a_second_start_that_never_loses():
     np.testing.assert_allclose(none.score(X, Y), single, rtol=1e-6)
 
 
+def test_a_solve_that_only_the_anchored_start_finishes_counts_as_converged():
+    # with one inner step the affine start cannot finish, but the images of
+    # kept rows start at those rows, where the solve is done: they converge
+    # and nothing warns (it warned when only the first start counted)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    centres = 3.0 * rng.normal(size=(3, 3))
+    Y = centres[rng.integers(0, 3, 300)] + 0.5 * rng.normal(size=(300, 3))
+    ot = FixedPointOT(hidden_layer_sizes=(16, 16), max_iter=100, random_state=0)
+    ot.fit(X, Y).set_params(fixed_point_max_iter=1)
+    rows = ot.mean_source_ + ot.scale_ * ot.anchors_[:50].double().numpy()
+    images = ot.transform(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        np.testing.assert_allclose(ot.inverse_transform(images), rows, atol=1e-5)
+    ot.anchors_ = None  # the affine start alone does not converge
+    with pytest.warns(ConvergenceWarning, match="did not converge for 100.00%"):
+        ot.inverse_transform(images)
+
+
 def test_significantly_worse_is_a_paired_test():
     from skfpot._training import significantly_worse
 
