@@ -32,3 +32,35 @@ def test_every_reported_row_is_in_the_benchmarks_document():
     assert not missing, (
         "rows of report.py missing from docs/benchmarks.md:\n" + "\n".join(missing[:10])
     )
+
+
+EXAMPLE = ROOT / "examples" / "plot_benchmark_results.py"
+
+
+@pytest.mark.skipif(not EXAMPLE.is_file(), reason="examples/ missing")
+def test_the_benchmark_figure_plots_only_the_reported_settings(monkeypatch):
+    # the figure's curves were medians over every row of a dimension, probes
+    # included (GPU fits of 800 steps, a fit that diverged, older code): it
+    # must plot the runs of the settings the summary reports, and each of them
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import runpy
+
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
+    example = runpy.run_path(str(EXAMPLE))
+    runs = example["runs"]
+    for benchmark, recipes in example["RECIPES"].items():
+        for d, params in recipes.items():
+            ours = runs[
+                (runs["benchmark"] == benchmark)
+                & (runs["n_features"] == d)
+                & (runs["method"] == "FixedPointOT")
+            ]
+            assert len(ours) > 0, (benchmark, d, params)
+    assert not runs["git_commit"].fillna("").str.endswith("+dirty").any()
+    assert (runs["uvp_inv"] < 100).all()  # not the diverged d = 128 fit
+    # one row per seed and setting
+    keys = ["benchmark", "method", "n_features", "seed"]
+    assert not runs.duplicated(keys).any()
