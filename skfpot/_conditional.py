@@ -80,7 +80,11 @@ device, n_jobs, random_state, verbose, callbacks : see FixedPointOT
         needs the classes of the fit it continues). Early stopping holds out
         ``validation_fraction`` of each class, rounded down, so that a class
         of fewer than ``1 / validation_fraction`` rows keeps all of them for
-        training (when no class gives a row, the largest gives one).
+        training, and a class is held out in both samples or in neither
+        (when no class gives a row in both, the one with the most rows on
+        its smaller side gives one in each); the held-out dual weighs each
+        held-out class by ``w_k`` on both sides, so it is the weighted sum
+        of their duals (over the classes held out, renormalised).
 
     Attributes
     ----------

@@ -165,6 +165,13 @@ def _mean_and_covariance(z, positions=None) -> tuple[torch.Tensor, np.ndarray]:
     return mean, cov.numpy()
 
 
+def _scaled(weight, classes, factor) -> torch.Tensor:
+    """The row weights ``weight`` (None: ones) times ``factor`` of each row's
+    class code."""
+    f = torch.as_tensor(factor, dtype=torch.float32, device=classes.device)[classes]
+    return f if weight is None else weight * f
+
+
 def _shrunk_covariance(
     z, positions=None, scale=None, moments=None
 ) -> tuple[np.ndarray, float]:
@@ -630,8 +637,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
         # prefix of it.
-        px, nvx = self._split_order(len(X), rng, x_classes)
-        py, nvy = self._split_order(len(Y), rng, y_classes)
+        quotas = factors = (None, None)
+        if x_classes is not None and self.early_stopping:
+            quotas, factors = self._validation_quotas(x_classes, y_classes)
+        px, nvx = self._split_order(len(X), rng, x_classes, quotas[0])
+        py, nvy = self._split_order(len(Y), rng, y_classes, quotas[1])
         self._warn_few_rows([("X", x_classes, px[nvx:]), ("Y", y_classes, py[nvy:])])
         xs = StandardisedRows(X, px, self.mean_source_, self.scale_, device, x_classes)
         ys = StandardisedRows(Y, py, self.mean_target_, self.scale_, device, y_classes)
@@ -650,6 +660,9 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.early_stopping:
             train = full.batch_subset(slice(nvx, None), slice(nvy, None))
             valid = full.batch_subset(slice(None, nvx), slice(None, nvy))
+            if factors[0] is not None:  # each class's share of the held-out dual
+                valid.x_weight = _scaled(valid.x_weight, valid.x_classes, factors[0])
+                valid.y_weight = _scaled(valid.y_weight, valid.y_classes, factors[1])
         else:
             train, valid = full, None
         warm_rows = len(train.y) if self.fixed_point_warm_start else 0
@@ -1106,14 +1119,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return [len(rows)]
         return np.bincount(classes[rows], minlength=len(self.classes_))
 
-    def _split_order(self, n, rng, classes=None):
+    def _split_order(self, n, rng, classes=None, quota=None):
         """A random row order and the number of validation rows (a prefix).
 
-        With ``classes`` (codes), the held-out rows are stratified: each
-        class gives ``validation_fraction`` of its rows (of the 4096 at most),
-        rounded down, so that a class of fewer than ``1 / validation_fraction``
-        rows keeps all of them for training; when that holds out no row at
-        all, the largest class gives one."""
+        With ``classes`` (codes), the held-out rows are stratified: class
+        ``k`` gives ``quota[k]`` rows (by default :meth:`_class_quota` of
+        these classes alone; ``fit`` passes :meth:`_validation_quotas`, which
+        pairs the two samples)."""
         order = rng.permutation(n).astype(_index_dtype(n))
         if not self.early_stopping:
             return order, 0
@@ -1122,10 +1134,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if classes is None:
             return order, min(n_valid, n - 1)
         counts = np.bincount(classes)
-        share = min(self.validation_fraction, _MAX_VALIDATION / n)
-        quota = np.floor(share * counts).astype(np.int64)
-        if quota.sum() == 0:
-            quota[np.argmax(counts)] = 1
+        if quota is None:
+            quota = self._class_quota(counts)
+            if quota.sum() == 0:
+                quota[np.argmax(counts)] = 1
         # the first quota[k] rows of class k in the random order are held out
         codes = classes[order]
         by_class = np.argsort(codes, kind="stable")
@@ -1135,6 +1147,45 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         held = rank < quota[codes]
         order = np.concatenate([order[held], order[~held]])
         return order, int(held.sum())
+
+    def _class_quota(self, counts) -> np.ndarray:
+        """``validation_fraction`` of each class's rows (of the 4096 at most
+        in all), rounded down, so that a class of fewer than ``1 /
+        validation_fraction`` rows keeps all of them for training."""
+        share = min(self.validation_fraction, _MAX_VALIDATION / counts.sum())
+        return np.floor(share * counts).astype(np.int64)
+
+    def _validation_quotas(self, x_classes, y_classes):
+        """The held-out rows of each class code in X and in Y, and the
+        factors that give each held-out row of class ``k`` its class's
+        share ``w_k`` of the held-out dual (``counts / quota``, times the
+        row's weight ``w_k / p_k``; 0 where nothing is held out).
+
+        A class is held out on both sides or on neither (:meth:`_class_quota`
+        of each side, and 0 on both unless both give a row); when none is,
+        the class with the most rows on its smaller side gives one row on
+        each. Held out on one side only, a class's source terms entered the
+        held-out dual without its target terms (or with the largest class
+        of each side giving the row, of two different classes): the value
+        then moved with per-class constants of φ, which do not change the
+        maps (twice the true value with 9 target rows of a class), and
+        early stopping decided on it. The rounding down, too, shifted the
+        classes' shares, differently on each side."""
+        k = int(max(x_classes.max(), y_classes.max())) + 1
+        counts = [np.bincount(c, minlength=k) for c in (x_classes, y_classes)]
+        quotas = [self._class_quota(c) for c in counts]
+        both = (quotas[0] > 0) & (quotas[1] > 0)
+        for q in quotas:
+            q[~both] = 0
+        if not both.any():
+            largest = np.argmax(np.minimum(*counts))
+            for q in quotas:
+                q[largest] = 1
+        factors = [
+            np.divide(c, q, out=np.zeros(k), where=q > 0)
+            for c, q in zip(counts, quotas, strict=True)
+        ]
+        return quotas, factors
 
     @staticmethod
     def _sample_means(A, classes) -> np.ndarray:

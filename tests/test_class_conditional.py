@@ -421,3 +421,43 @@ def test_the_gaussian_start_of_a_class_of_two_rows_uses_their_spread():
     ).fit(X, Y, x_classes=a, y_classes=b)
     images = ot.transform(X0, classes=[0, 0])
     assert 0.8 < (images[1, 0] - images[0, 0]) / 20 < 1.25
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    "x_counts, y_counts, held",
+    [
+        ([60, 60], [60, 9], [1, 0]),  # class 1 gives no target row: nor source
+        ([200, 15], [200, 200], [1, 1]),  # 20 and 1 rows: weighted to the shares
+        ([4, 4, 4], [3, 5, 4], [0, 1, 0]),  # no class gives one: one on each side
+    ],
+)
+def test_held_out_classes_are_paired_and_weighted_alike(x_counts, y_counts, held):
+    """The held-out dual is a weighted sum of per-class duals: every class
+    held out in one sample is held out in the other, with its share w_k of
+    the weights on both sides. Else it moves with per-class constants of φ,
+    which leave the maps unchanged (a class held out on the source side
+    only doubled start_validation_score_), and early stopping decided on it."""
+    a = np.repeat(np.arange(len(x_counts)), x_counts)
+    b = np.repeat(np.arange(len(y_counts)), y_counts)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(len(a), 2)), rng.normal(size=(len(b), 2)) + 1.0
+    seen = {}
+
+    class Grab(Callback):
+        def on_train_begin(self, net, **kwargs):
+            seen["valid"] = net.train_split.keywords["valid_ds"]
+
+    ot = ClassConditionalFixedPointOT(
+        hidden_layer_sizes=(8,), max_iter=1, random_state=0, callbacks=[Grab()]
+    ).fit(X, Y, x_classes=a, y_classes=b)
+    shares = ot.class_weight_ * held / (ot.class_weight_ * held).sum()
+    valid = seen["valid"]
+    for classes, weight in (
+        (valid.x_classes, valid.x_weight),
+        (valid.y_classes, valid.y_weight),
+    ):
+        counts = np.bincount(classes.numpy(), minlength=len(held))
+        assert ((counts > 0) == np.array(held, bool)).all(), counts
+        got = np.bincount(classes.numpy(), weight.numpy(), minlength=len(held))
+        np.testing.assert_allclose(got / got.sum(), shares, rtol=1e-6)
