@@ -101,6 +101,9 @@ _INTERNAL_CALLBACKS = (
     "progress",
     "weight_average",
 )
+#: skorch's default callbacks, which the training net keeps (the names
+#: are taken: skorch refuses a user's callback of the same name)
+_SKORCH_CALLBACKS = ("epoch_timer", "train_loss", "valid_loss", "print_log")
 #: ``fixed_point_solver="auto"``: dense BFGS up to this dimension (measured
 #: 1.2-1.6× faster than L-BFGS at d = 2-32 on Mix3toMix10, 1.1× at 64, where
 #: its cache would be 520 MiB at 2**17 rows; at d = 32 the cache is 1,056
@@ -359,7 +362,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "fixed_point_warm_start": ["boolean"],
         "inverse_anchors": [Interval(Integral, 0, None, closed="left")],
         "convexity_penalty": [Interval(Real, 0, None, closed="left")],
-        "convexity_penalty_rows": [Interval(Integral, 1, None, closed="left")],
+        "convexity_penalty_rows": [Interval(Integral, 2, None, closed="left")],
         "second_start_every": [Interval(Integral, 0, None, closed="left")],
         "weight_average_decay": [Interval(Real, 0, 1, closed="left"), None],
         "warm_start": ["boolean"],
@@ -495,6 +498,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"taken by {type(self).__name__}'s own callbacks "
                 f"{list(_INTERNAL_CALLBACKS)}; give the callback another name"
             )
+        if names & set(_SKORCH_CALLBACKS):
+            raise ValueError(
+                f"callback name(s) {sorted(names & set(_SKORCH_CALLBACKS))} are "
+                f"taken by skorch's default callbacks {list(_SKORCH_CALLBACKS)}, "
+                f"which {type(self).__name__} keeps; give the callback another name"
+            )
         for item in self.callbacks or []:
             cb = item[1] if isinstance(item, tuple) else item
             kind = cb if isinstance(cb, type) else type(cb)
@@ -515,6 +524,23 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     "callbacks: EpochScoring needs use_caching=False here (its "
                     "cache expects skorch's (X, y) datasets); its scoring "
                     "callable gets the net, whose module_ is the potential"
+                )
+            if isinstance(cb, EpochScoring) and not callable(cb.scoring):
+                raise ValueError(
+                    "callbacks: EpochScoring's scoring must be a callable "
+                    "scoring(net, X, y) here, whose net.module_ is the "
+                    f"potential; got {cb.scoring!r} (scikit-learn scorers "
+                    "score skorch's (X, y) datasets, which the unpaired "
+                    "samples are not)"
+                )
+            if isinstance(cb, EpochScoring) and not (
+                cb.on_train or self.early_stopping
+            ):
+                raise ValueError(
+                    "callbacks: EpochScoring with on_train=False scores the "
+                    "held-out rows, which exist only with early_stopping=True, "
+                    "so it would never run: set early_stopping=True, or "
+                    "on_train=True to score the training rows"
                 )
             monitor = getattr(cb, "monitor", None)  # EarlyStopping, Checkpoint
             if (
@@ -589,6 +615,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Train on validated float arrays; class arrays are int codes."""
         sizes = self._check_hidden_sizes()
         self._check_callbacks()
+        if self.convexity_penalty > 0 and self.batch_size < 2:
+            raise ValueError(
+                "convexity_penalty needs batch_size >= 2: it pairs each row of "
+                "a minibatch with another one (a secant), and a minibatch of "
+                "one row has none (the penalty would be 0)"
+            )
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -1766,7 +1798,8 @@ class FixedPointOT(_BaseFixedPointOT):
         d = 8.
     convexity_penalty_rows : int, default=64
         Source rows of each minibatch on which the convexity penalty is
-        evaluated (the whole minibatch when larger than ``batch_size``). On
+        evaluated (the whole minibatch when larger than ``batch_size``; at
+        least 2, as each row's secant goes towards another). On
         Mix3toMix10 d = 8 with penalty 100 (20,000 steps, batch 256), the
         whole batch gave inverse L2-UVP 0.374 / 0.140 / 0.199 % on three seeds
         for about +50 % fit time, 64 rows 0.702 / 0.193 / 0.222 % for
@@ -1907,16 +1940,21 @@ class FixedPointOT(_BaseFixedPointOT):
         anything else raises a :class:`ValueError` in ``fit``, as do the
         names of the built-in callbacks: ``"early_stopping"``,
         ``"lr_schedule"``, ``"monitor"``, ``"progress"`` and
-        ``"weight_average"``) run during
+        ``"weight_average"``, and of skorch's defaults, which stay:
+        ``"epoch_timer"``, ``"train_loss"``, ``"valid_loss"`` and
+        ``"print_log"``) run during
         training after the built-in ones, e.g. to log or evaluate the model
         every ``eval_interval`` steps. They receive the
         skorch net; ``net.module_`` is the potential in standardised units.
         skorch's ``LRScheduler`` is refused (the learning rate follows
         ``learning_rate_schedule``), as is ``BatchScoring`` (the batches are
         unpaired samples, not ``(X, y)``), and ``EpochScoring`` needs
-        ``use_caching=False``. The instances are used as given, not copied
-        (as in skorch): what a callback records during ``fit`` can be read
-        from it afterwards (:func:`sklearn.base.clone` copies them).
+        ``use_caching=False``, a callable ``scoring(net, X, y)`` and, as it
+        scores the held-out rows, ``early_stopping=True`` (or
+        ``on_train=True``, the training rows). The instances are used as
+        given, not copied (as in skorch): what a callback records during
+        ``fit`` can be read from it afterwards (:func:`sklearn.base.clone`
+        copies them).
 
     Attributes
     ----------

@@ -1059,6 +1059,60 @@ def test_callbacks_monitoring_held_out_scores_need_early_stopping(data):
     FixedPointOT(**{**no_split, "callbacks": [train]}).fit(X, Y)
 
 
+def test_epoch_scoring_must_be_able_to_run(data):
+    from skorch.callbacks import EpochScoring
+
+    X, Y = data
+    calls = []
+
+    def score(net, dataset, y):
+        calls.append(len(dataset.x))
+        return 1.0
+
+    held_out = EpochScoring(score, use_caching=False, name="mine")
+    no_split = {**TINY, "early_stopping": False, "callbacks": [held_out]}
+    # it scores held-out rows, which exist only with early stopping: it never ran
+    with pytest.raises(ValueError, match="on_train=False .*never run"):
+        FixedPointOT(**no_split).fit(X, Y)
+    assert calls == []
+    ot = FixedPointOT(**{**TINY, "callbacks": [held_out]}).fit(X, Y)
+    assert "mine" in ot.history_[-1] and calls
+    calls.clear()
+    on_train = EpochScoring(score, on_train=True, use_caching=False, name="mine")
+    ot = FixedPointOT(**{**no_split, "callbacks": [on_train]}).fit(X, Y)
+    assert calls == [len(X)] * 3 and "mine" in ot.history_[-1]
+    # a scorer name fails up front, not after training
+    named = EpochScoring("r2", use_caching=False)
+    with pytest.raises(ValueError, match="scoring must be a callable.*'r2'"):
+        FixedPointOT(**{**TINY, "callbacks": [named]}).fit(X, Y)
+
+
+@pytest.mark.parametrize("name", ["print_log", "epoch_timer", "train_loss"])
+def test_names_of_skorchs_default_callbacks_are_taken(data, name):
+    from skorch.callbacks import PrintLog
+
+    from skfpot._estimators import _SKORCH_CALLBACKS
+    from skfpot._training import FixedPointNet
+
+    defaults = FixedPointNet.__new__(FixedPointNet)._default_callbacks
+    assert set(_SKORCH_CALLBACKS) == {n for n, _ in defaults}
+    X, Y = data
+    with pytest.raises(ValueError, match=f"'{name}'.*skorch's default callbacks"):
+        FixedPointOT(**{**TINY, "callbacks": [(name, PrintLog())]}).fit(X, Y)
+
+
+def test_the_convexity_penalty_needs_two_rows_per_minibatch(data):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, Y = data
+    penalty = {**TINY, "convexity_penalty": 1.0}
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        FixedPointOT(**penalty, batch_size=1).fit(X, Y)
+    with pytest.raises(InvalidParameterError, match="convexity_penalty_rows"):
+        FixedPointOT(**penalty, convexity_penalty_rows=1).fit(X, Y)
+    FixedPointOT(**TINY, batch_size=1).fit(X, Y)  # no penalty: one row is fine
+
+
 def test_user_callbacks_see_the_last_evaluation_of_an_annealed_stop(data, capsys):
     class CountEvaluations(Callback):
         def initialize(self):

@@ -108,7 +108,8 @@ def convexity_violation(
     potential : MLPPotential
         The potential φ.
     x : Tensor of shape (n, d)
-        Points (in random order: neighbours in ``x`` are the secants' partners).
+        Points (in random order: neighbours in ``x`` are the secants' partners;
+        a single row has no partner, and gives 0).
     classes : Tensor of shape (n,), optional
         Class indices of the rows; both ends of a secant use the class of ``a``.
 
