@@ -729,7 +729,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 net.partial_fit(train, None)
             except TrainingDivergedError as exc:
                 begin = start if stopping is None else stopping.start_state_
-                self._recover(net, exc, begin)
+                self._recover(net, exc, begin, warm)
             if stopping is not None:
                 start = stopping.start_state_
                 collapse = getattr(stopping, "restored_start_", None)
@@ -743,10 +743,13 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 "training did not improve the map: the trained weights were "
                 "significantly worse on the held-out rows than the starting "
-                "ones, so the model keeps those (with quadratic='gaussian', "
-                "the closed-form map between Gaussian fits of the samples, "
-                "already the answer when both samples are close to "
-                "Gaussian). Otherwise this is what a network does when the "
+                f"ones, so the model keeps those ({self._start_name(warm)}"
+                + (
+                    ", already the answer when both samples are close to Gaussian"
+                    if self.quadratic == "gaussian" and not warm
+                    else ""
+                )
+                + "). Otherwise this is what a network does when the "
                 "sample is small for it; a smaller hidden_layer_sizes or more "
                 "rows can do better.",
                 UserWarning,
@@ -756,8 +759,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"training made the map worse: the {where} dual fell from "
                 f"{collapse[0]:.4g} at the start to {collapse[1]:.4g}, so the "
-                "model keeps the starting weights (with quadratic='gaussian', "
-                "the closed-form map between Gaussian fits of the samples). "
+                f"model keeps the starting weights ({self._start_name(warm)}). "
                 "Lower learning_rate_init.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
@@ -820,7 +822,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         broken = self._spread_ratio(*split, None if warm else self.mean_target_)
         if broken is not None:
             restored = self._restore_sane_start(start, train, split)
-            self._warn_broken(broken, restored, *split)
+            self._warn_broken(broken, restored, warm, *split)
         # early stopping's final comparison or the broken-map check kept them
         # (or training left them as they were)
         self.kept_start_ = _holds_weights(self.module_, start)
@@ -960,9 +962,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         module.cpu()
         return True
 
-    def _warn_broken(self, broken, restored, X, Y, x_classes, y_classes, *splits):
+    def _warn_broken(self, broken, restored, warm, X, Y, x_classes, y_classes, *splits):
         """Warn about a broken map (``broken``: :meth:`_spread_ratio`'s),
-        saying whether the starting weights replaced it."""
+        saying whether the starting weights replaced it (``warm``: those of
+        the previous fit)."""
         worst, worst_class, feature = broken
         (px, nvx), (py, nvy) = splits
         d = X.shape[1]
@@ -1039,9 +1042,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if restored:
             message += (
                 " The map of the weights training started from does not, so "
-                "the model keeps the starting weights (with quadratic="
-                "'gaussian', the closed-form map between Gaussian fits of the "
-                "samples)."
+                f"the model keeps the starting weights ({self._start_name(warm)})."
             )
         warnings.warn(
             message,
@@ -1381,11 +1382,23 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "max_iter": self.fixed_point_max_iter,
         }
 
-    def _recover(self, net, exc, start):
+    def _start_name(self, warm) -> str:
+        """What the weights training started from are, for warnings."""
+        if warm:
+            return "those of the previous fit, which warm_start=True continued"
+        if self.quadratic == "gaussian":
+            return (
+                "with quadratic='gaussian', the closed-form map between "
+                "Gaussian fits of the samples"
+            )
+        return "the initial weights"
+
+    def _recover(self, net, exc, start, warm):
         """Training diverged (``exc``): go back to the last weights that a
         whole evaluation interval trained on without diverging, or else to
-        ``start``, the weights training started from, when the first step's
-        dual (which judged them) was sane; raise when neither exists."""
+        ``start``, the weights training started from (``warm``: those of the
+        previous fit), when the first step's dual (which judged them) was
+        sane; raise when neither exists."""
         monitor = dict(net.callbacks_)["monitor"]
         advice = "Lower learning_rate_init or raise fixed_point_max_iter."
         if monitor.last_good_ is None:
@@ -1401,8 +1414,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             net.module_.load_state_dict(start)
             warnings.warn(
                 f"{exc}; stopped before the first evaluation, and the model "
-                "keeps the starting weights (with quadratic='gaussian', the "
-                "closed-form map between Gaussian fits of the samples). "
+                f"keeps the starting weights ({self._start_name(warm)}). "
                 f"{advice}",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),

@@ -844,6 +844,24 @@ def test_warm_start_continues_the_fitted_potential(data):
     assert ot.n_iter_ == TINY["max_iter"]
 
 
+def test_a_warm_start_that_goes_back_says_it_keeps_the_previous_fit():
+    # the previous fit's trained network is kept, not the Gaussian start the
+    # warnings named
+    rng = np.random.default_rng(0)
+    X, Z = rng.normal(size=(200, 2)), rng.normal(size=(200, 2))
+    Y = np.c_[Z[:, 0] ** 3 / 5, np.sin(Z[:, 1]) * 3]
+    params = dict(hidden_layer_sizes=(16,), eval_interval=20, random_state=0)
+    ot = FixedPointOT(max_iter=60, learning_rate_init=3e-3, **params).fit(X, Y)
+    assert not ot.kept_start_
+    before = ot.transform(X)
+    ot.set_params(warm_start=True, learning_rate_init=1.0, max_iter=40)
+    with pytest.warns(ConvergenceWarning, match="keeps the starting weights") as w:
+        ot.fit(X, Y)
+    message = str(w[0].message)
+    assert "those of the previous fit" in message and "Gaussian" not in message
+    np.testing.assert_array_equal(ot.transform(X), before)
+
+
 def test_warm_start_checks_the_fitted_column_names(data):
     pd = pytest.importorskip("pandas")
     X, Y = data
