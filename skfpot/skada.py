@@ -36,7 +36,7 @@ from numbers import Integral
 
 import numpy as np
 import skada
-from sklearn.base import clone
+from sklearn.base import clone, is_regressor
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -153,7 +153,9 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         Classifier that labels the target rows when ``class_conditional`` is
         True; ``None`` means ``KNeighborsClassifier(n_neighbors=10)`` (fewer
         neighbours when there are fewer source rows). It is cloned before
-        fitting. Unused otherwise.
+        fitting, and must predict the source rows' labels: a regressor is
+        refused before training, and other predictions raise a
+        ``ValueError``. Unused otherwise.
     pseudo_label_rounds : int, default=3
         Rounds of pseudo-labelling when ``class_conditional`` is True: each
         round trains ``pseudo_label_estimator`` on the source rows transported
@@ -300,9 +302,17 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         if y is not None and sample_domain is None:
             # errors of X and y themselves first, with their own messages
             X = check_array(X, input_name="X")
-            y_checked = check_array(
-                y, ensure_all_finite=False, ensure_2d=False, input_name="y"
-            )
+            try:
+                y_checked = check_array(
+                    y, ensure_all_finite=False, ensure_2d=False, input_name="y"
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"{type(self).__name__} could not infer the domains: y is "
+                    f"not numeric (dtype {y.dtype}), so its target rows cannot "
+                    "carry the masked label -1; pass sample_domain (source >= 0, "
+                    "target < 0)"
+                ) from exc
             check_consistent_length(X, y_checked)
             try:
                 X, y, sample_domain = skada.utils.check_X_y_domain(X, y, None)
@@ -373,6 +383,12 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         X, y, source = self._split_domains(X, y, sample_domain)
         if self.class_conditional:  # before any training
             self._check_source_labels(y, source)
+            if is_regressor(self.pseudo_label_estimator):
+                raise ValueError(
+                    "pseudo_label_estimator must be a classifier: its "
+                    "predictions become the target rows' class labels; got "
+                    f"the regressor {self.pseudo_label_estimator!r}"
+                )
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
@@ -420,9 +436,22 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         for r in range(max(rounds, 1)):
             if rounds:
                 self.pseudo_label_estimator_ = clone(est).fit(mapped, y_source)
-                y_target[~known] = self.pseudo_label_estimator_.predict(
-                    X_target[~known]
+                labels = np.asarray(
+                    self.pseudo_label_estimator_.predict(X_target[~known])
                 )
+                if labels.shape != (int((~known).sum()),):
+                    raise ValueError(
+                        "pseudo_label_estimator must predict one class label per "
+                        f"row; it predicted an array of shape {labels.shape}"
+                    )
+                unknown = ~np.isin(labels, y_source)
+                if unknown.any():
+                    raise ValueError(
+                        "pseudo_label_estimator must predict the source rows' "
+                        f"class labels; it predicted {labels[unknown][:5].tolist()}"
+                        ", which are not among them"
+                    )
+                y_target[~known] = labels
                 if previous is not None and np.array_equal(previous, y_target):
                     break  # the labels are stable: the last map stays
                 previous = y_target.copy()

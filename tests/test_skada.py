@@ -516,6 +516,49 @@ def test_label_errors_come_before_training_and_keep_the_previous_fit(
     )
 
 
+def test_the_pseudo_labeller_must_predict_source_classes(
+    conditional_shift, monkeypatch
+):
+    """A regressor's predictions were cast to the labels' integer dtype (0.34
+    became class 0) and the class-conditional map silently lost a class."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y, sd = conditional_shift
+    masked = _masked(y, sd)
+    fits = []
+    fit = FixedPointOT.fit
+    monkeypatch.setattr(
+        FixedPointOT, "fit", lambda self, *a, **k: fits.append(1) or fit(self, *a, **k)
+    )
+    regressor = FixedPointOTAdapter(
+        class_conditional=True, pseudo_label_estimator=LinearRegression(), **FAST
+    )
+    with pytest.raises(ValueError, match="must be a classifier.*LinearRegression"):
+        regressor.fit(X, masked, sample_domain=sd)
+    assert not fits  # refused before any training
+
+    class Shifted(KNeighborsClassifier):  # a classifier that predicts other labels
+        def predict(self, X):
+            return super().predict(X) + 10
+
+    shifted = FixedPointOTAdapter(
+        class_conditional=True, pseudo_label_estimator=Shifted(), **FAST
+    )
+    with pytest.raises(
+        ValueError, match=r"source rows' class labels; it predicted \[1"
+    ):
+        shifted.fit(X, masked, sample_domain=sd)
+
+
+def test_string_labels_without_domains_say_to_pass_sample_domain(conditional_shift):
+    X, y, sd = conditional_shift
+    names = np.array(["cat", "dog", "owl"])[y]
+    with pytest.raises(ValueError, match="y is not numeric.*pass sample_domain"):
+        FixedPointOTAdapter(**FAST).fit(X, names)
+    FixedPointOTAdapter(**FAST).fit(X, names, sample_domain=sd)  # with them: fine
+
+
 # ------------------------------------------------------- configuration state
 def test_fixture_turned_routing_on_for_this_test():
     assert sklearn.get_config()["enable_metadata_routing"] is True
