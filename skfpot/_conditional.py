@@ -295,9 +295,16 @@ feature_names_in_ : see FixedPointOT
                     "class_weight must give a weight for every class and only "
                     f"for them; missing {sorted(missing)}, unknown {sorted(extra)}"
                 )
-            w = np.array([self.class_weight[c] for c in self.classes_], float)
-            if not (np.all(np.isfinite(w)) and np.all(w > 0)):
-                raise ValueError(f"class_weight values must be positive, got {w}")
+            values = [self.class_weight[c] for c in self.classes_]
+            try:
+                w = np.array(values, float)
+            except (TypeError, ValueError):
+                w = None
+            if w is None or not (np.all(np.isfinite(w)) and np.all(w > 0)):
+                raise ValueError(
+                    f"class_weight values must be positive numbers, got {values}"
+                )
+            w = w / w.max()  # no overflow in the sum
         w = w / w.sum()
         return w, (w / p)[cx], (w / q)[cy]
 

@@ -836,7 +836,8 @@ class Mix3toMix10:
         with torch.inference_mode(False), torch.enable_grad():
             for start in range(0, X.shape[0], _CHUNK_SIZE):
                 stop = start + _CHUNK_SIZE
-                x = torch.from_numpy(X[start:stop]).requires_grad_(True)
+                # a copy: X may be read-only (a memmap), which from_numpy warns of
+                x = torch.tensor(X[start:stop], dtype=torch.float64).requires_grad_()
                 value = sum(potential(x).sum() for potential in self._potentials)
                 (grad,) = torch.autograd.grad(value, x)
                 out[start:stop] = grad.numpy()

@@ -341,9 +341,13 @@ def test_balanced_and_dict_class_weights():
     np.testing.assert_allclose(cc.class_weight_, [0.5, 0.5])
     cc.set_params(class_weight={0: 3.0, 1: 1.0}).fit(X, Y, x_classes=a, y_classes=b)
     np.testing.assert_allclose(cc.class_weight_, [0.75, 0.25])
+    # weights near the float64 maximum: their sum overflowed (NaN weights,
+    # then a "training diverged" error advising a lower learning rate)
+    cc.set_params(class_weight={0: 1e308, 1: 1e308}).fit(X, Y, x_classes=a, y_classes=b)
+    np.testing.assert_allclose(cc.class_weight_, [0.5, 0.5])
 
 
-@pytest.mark.parametrize("weight", [0.0, -1.0])
+@pytest.mark.parametrize("weight", [0.0, -1.0, "x", None])
 def test_class_weight_must_be_strictly_positive(data, weight):
     """C03: a zero (or negative) class weight is refused before training."""
     X, Y, a, b = data

@@ -1,6 +1,7 @@
 """Tests for skfpot.datasets."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -282,6 +283,11 @@ def test_mix3tomix10_map(monkeypatch):
     # Chunked evaluation gives the same answer.
     monkeypatch.setattr(datasets_module, "_CHUNK_SIZE", 1000)
     np.testing.assert_allclose(problem.forward_map(X), Y, rtol=1e-12, atol=1e-12)
+    # read-only input (a memmap, pandas' copy-on-write arrays): no torch warning
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(problem.forward_map(X[:1000]), Y[:1000])
     X_train, Y_train = problem.sample(300, 200, random_state=0)
     assert X_train.shape == (300, 4) and Y_train.shape == (200, 4)
     assert not np.allclose(Y_train, problem.forward_map(X_train[:200]))
