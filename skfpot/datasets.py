@@ -32,7 +32,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils import check_random_state
 
-from skfpot.metrics import _check_cov, gaussian_ot_matrix, gaussian_w2_squared, l2_uvp
+from skfpot.metrics import (
+    _check_cov,
+    _real,
+    gaussian_ot_matrix,
+    gaussian_w2_squared,
+    l2_uvp,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +71,7 @@ def _check_count(value: Any, name: str) -> int:
 
 def _check_samples(X: ArrayLike, n_features: int, name: str) -> NDArray[np.float64]:
     """Return ``X`` as a C-contiguous float64 array of shape (n, n_features)."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(_real(X, name))
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, {n_features}), "
@@ -187,14 +193,14 @@ class GaussianPair:
         mean_target: ArrayLike,
         cov_target: ArrayLike,
     ) -> None:
-        cov_source = np.asarray(cov_source, dtype=np.float64)
+        cov_source = _real(cov_source, "cov_source")
         if cov_source.ndim != 2 or cov_source.shape[0] != cov_source.shape[1]:
             raise ValueError(
                 "cov_source must be a square 2-D array, got an array of shape "
                 f"{cov_source.shape}."
             )
         n_features = cov_source.shape[0]
-        cov_target = np.asarray(cov_target, dtype=np.float64)
+        cov_target = _real(cov_target, "cov_target")
         if cov_target.shape != (n_features, n_features):
             raise ValueError(
                 f"cov_target must have shape ({n_features}, {n_features}) like "
@@ -202,7 +208,7 @@ class GaussianPair:
             )
         means = []
         for name, mean in (("mean_source", mean_source), ("mean_target", mean_target)):
-            mean = np.asarray(mean, dtype=np.float64)
+            mean = _real(mean, name)
             if mean.shape != (n_features,):
                 raise ValueError(
                     f"{name} must have shape ({n_features},), got {mean.shape}."

@@ -20,8 +20,10 @@ __all__ = [
 ]
 
 
-def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Convert to a float64 2-D array, raising a ValueError otherwise."""
+def _real(array: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Convert to a float64 array, raising a ValueError for sparse, complex,
+    string and other non-real input (NumPy cast complex to real with only a
+    ``ComplexWarning``)."""
     if hasattr(array, "tocsr"):  # a SciPy sparse matrix or array
         raise ValueError(
             f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())."
@@ -30,9 +32,14 @@ def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
     if raw.dtype.kind not in "biuf" and raw.dtype != object:
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}.")
     try:
-        array = raw.astype(np.float64)
-    except (TypeError, ValueError) as exc:  # strings, pandas' NA, ...
+        return raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:  # strings, pandas' NA, complex objects
         raise ValueError(f"{name} must hold real numbers: {exc}") from None
+
+
+def _check_2d(array: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Convert to a float64 2-D array, raising a ValueError otherwise."""
+    array = _real(array, name)
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), "
@@ -77,7 +84,7 @@ def _check_cov(cov: ArrayLike, name: str) -> NDArray[np.float64]:
     Asymmetry and negative eigenvalues within round-off (``_COV_RTOL`` of the
     largest entry or eigenvalue) are removed; larger ones are an error.
     """
-    cov = np.asarray(cov, dtype=np.float64)
+    cov = _real(cov, name)
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(
             f"{name} must be a square 2-D array of shape (n_features, n_features), "
@@ -121,7 +128,7 @@ def _check_gaussians(
         )
     checked = []
     for name, mean in (("mean1", mean1), ("mean2", mean2)):
-        mean = np.asarray(mean, dtype=np.float64)
+        mean = _real(mean, name)
         if mean.shape != (n_features,):
             raise ValueError(
                 f"{name} must be a 1-D array of shape ({n_features},) matching the "

@@ -286,6 +286,28 @@ def test_metrics_refuse_inputs_that_are_not_real_arrays():
             transport_cosine(true, bad, true)
 
 
+def test_gaussian_metrics_and_datasets_refuse_inputs_that_are_not_real():
+    # complex input lost its imaginary part with only NumPy's ComplexWarning
+    # (W2 of a complex covariance was 0.0), sparse failed inside float()
+    from skfpot.datasets import GaussianPair, make_gaussian_pair
+
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    eye, zero = np.eye(2), np.zeros(2)
+    pair = make_gaussian_pair(2, random_state=0)
+    for call, message in [
+        (lambda: gaussian_w2_squared(zero, eye * (1 + 5j), zero, eye), "cov1 must"),
+        (lambda: gaussian_w2_squared(zero + 0j, eye, zero, eye), "mean1 must"),
+        (lambda: gaussian_ot_matrix(eye, scipy_sparse.eye(2)), "cov2 is a sparse"),
+        (lambda: GaussianPair(zero, eye, zero, eye * 1j), "cov_target must"),
+        (lambda: pair.forward_map(np.ones((3, 2)) * 1j), "X must hold real"),
+        (lambda: pair.inverse_map(scipy_sparse.eye(2)), "Y is a sparse"),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=message):
+                call()
+
+
 @pytest.mark.parametrize("delta", [1e-4, 1e-6, 1e-8])
 def test_gaussian_w2_is_accurate_for_nearly_equal_covariances(delta):
     """Rotated diagonal covariances, whose distance is known stably:
