@@ -168,6 +168,14 @@ def _mean_and_covariance(z, positions=None) -> tuple[torch.Tensor, np.ndarray]:
     return mean, cov.numpy()
 
 
+def _float32_reach(d: int) -> float:
+    """The largest standardised value the network takes in ``d`` features:
+    the potential's quadratic part holds ``½|x|²``, which must stay within
+    float32, with room for the rest (beyond it ``score`` returned ±inf and
+    ``transform`` NaN)."""
+    return float(np.sqrt(np.finfo(np.float32).max / (8 * d)))
+
+
 def _scaled(weight, classes, factor) -> torch.Tensor:
     """The row weights ``weight`` (None: ones) times ``factor`` of each row's
     class code."""
@@ -644,6 +652,12 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             and np.isfinite(self.mean_source_).all()
             and np.isfinite(self.mean_target_).all()
         ):
+            for name, A in (("X", X), ("Y", Y)):  # checked unless assume_finite
+                if not all(
+                    np.isfinite(A[i : i + _CHUNK]).all()
+                    for i in range(0, len(A), _CHUNK)
+                ):
+                    raise ValueError(f"{name} contains NaN or infinity")
             raise ValueError(
                 "X and Y are too large in magnitude to standardise: their means "
                 "or variance overflow float64; rescale them first"
@@ -1236,7 +1250,10 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for i in range(0, len(A), _CHUNK):
             rows = slice(i, i + _CHUNK)
             c = None if classes is None else classes[rows]
-            dev = A[rows].astype(np.float64, copy=False) - self._class_rows(means, c)
+            with np.errstate(invalid="ignore"):  # non-finite: refused after
+                dev = A[rows].astype(np.float64, copy=False) - self._class_rows(
+                    means, c
+                )
             total += float((dev**2).sum())
             if per_class is not None:
                 per_class += np.bincount(c, (dev**2).sum(1), minlength=len(means))
@@ -1489,13 +1506,16 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             rows = slice(i, i + chunk)
             k_rows = None if classes is None else classes[rows]
             z = A[rows]
+            if not np.isfinite(z).all():  # checked unless assume_finite
+                raise ValueError("the input contains NaN or infinity")
             if means is not None:
                 z = self._standardise(z, means, k_rows)
-            if z.size and not np.abs(z).max() <= np.finfo(np.float32).max:
+            if z.size and not np.abs(z).max() <= _float32_reach(z.shape[1]):
                 raise ValueError(
                     "the input lies too far from the training data: in the "
                     "standardised units the network works in, some values "
-                    "exceed the float32 range"
+                    f"exceed {_float32_reach(z.shape[1]):.3g}, beyond which "
+                    "its float32 arithmetic overflows (a row's squared norm)"
                 )
             a = torch.as_tensor(z, dtype=torch.float32, device=device)
             k = None
@@ -1519,7 +1539,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _standardise(self, A, means, classes):
         """``A`` in the network's units; values beyond float32 are refused
-        (in ``_chunks``), so overflow here needs no warning."""
+        (in ``_chunks``, :func:`_float32_reach`), so overflow here needs no
+        warning."""
         with np.errstate(over="ignore"):
             return (A - self._class_rows(means, classes)) / self.scale_
 

@@ -702,6 +702,36 @@ def test_too_large_magnitudes_raise(data):
         ot.transform(X * 1e300)
     with pytest.raises(ValueError, match="too far from the training data"):
         ot.inverse_transform(Y * 1e300)
+    # within float32 but beyond what its squares allow: score was ±inf (which
+    # wins a grid search) and transform NaN
+    far = X[:6].copy()
+    far[-1, 0] = 1e20
+    with pytest.raises(ValueError, match="too far from the training data"):
+        ot.score(far, Y)
+    with pytest.raises(ValueError, match="too far from the training data"):
+        ot.score(X, far)
+    small = FixedPointOT(**TINY).fit(X.astype(np.float32), Y.astype(np.float32))
+    with pytest.raises(ValueError, match="too far from the training data"):
+        small.transform(np.where(far > 1, 3e38, far).astype(np.float32))
+    near = np.where(far > 1, 1e15, far)  # far, but the network can evaluate it
+    assert np.isfinite(ot.score(near, Y)) and np.isfinite(ot.transform(near)).all()
+
+
+def test_nan_is_named_when_scikit_learn_assumes_finite_input(data):
+    import sklearn
+
+    X, Y = data
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    with sklearn.config_context(assume_finite=True):  # check_array skips it
+        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+            FixedPointOT(**TINY).fit(bad, Y)
+        with pytest.raises(ValueError, match="Y contains NaN or infinity"):
+            FixedPointOT(**TINY).fit(X, np.where(bad == bad, Y[:1], np.inf))
+        for method in (ot.transform, ot.inverse_transform):
+            with pytest.raises(ValueError, match="input contains NaN or infinity"):
+                method(bad[:2])
 
 
 @pytest.fixture
