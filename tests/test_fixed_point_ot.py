@@ -717,6 +717,34 @@ def test_too_large_magnitudes_raise(data):
     assert np.isfinite(ot.score(near, Y)) and np.isfinite(ot.transform(near)).all()
 
 
+def test_a_far_narrower_target_warns_with_the_rescaling_that_fixes_it():
+    # the solves' tolerance is in units of the common scale, which a wide X
+    # sets: the inverse resolved a narrow Y's points to 1e-2 of its spread
+    rng = np.random.default_rng(0)
+    X, Z = rng.normal(size=(500, 2)), rng.normal(size=(500, 2))
+    start = dict(  # the Gaussian start: one step at a negligible rate
+        hidden_layer_sizes=(16,),
+        max_iter=1,
+        learning_rate_init=1e-12,
+        early_stopping=False,
+    )
+
+    def round_trip(ot, Y, c=1.0):
+        back = ot.transform(ot.inverse_transform(c * Y[:200])) / c
+        return np.sqrt(np.mean((back - Y[:200]) ** 2)) / Y.std()
+
+    with pytest.warns(UserWarning, match="X spreads 9.55e\\+03 times as widely as Y"):
+        ot = FixedPointOT(**start, random_state=0).fit(X, 1e-4 * Z)
+    assert round_trip(ot, 1e-4 * Z) > 1e-3
+    # the advice: fit on c * Y, and the round trip is fine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        scaled = FixedPointOT(**start, random_state=0).fit(X, 1e4 * (1e-4 * Z))
+        assert round_trip(scaled, 1e-4 * Z, 1e4) < 1e-4
+        for Y in (1e-2 * Z, 1e4 * Z):  # 100 times narrower, or wider: no warning
+            FixedPointOT(**start, random_state=0).fit(X, Y)
+
+
 def test_nan_is_named_when_scikit_learn_assumes_finite_input(data):
     import sklearn
 
