@@ -383,11 +383,12 @@ class FixedPointOTAdapter(skada.BaseAdapter):
         X, y, source = self._split_domains(X, y, sample_domain)
         if self.class_conditional:  # before any training
             self._check_source_labels(y, source)
-            if is_regressor(self.pseudo_label_estimator):
+            est = self.pseudo_label_estimator
+            if est is not None and is_regressor(est):
                 raise ValueError(
                     "pseudo_label_estimator must be a classifier: its "
                     "predictions become the target rows' class labels; got "
-                    f"the regressor {self.pseudo_label_estimator!r}"
+                    f"the regressor {est!r}"
                 )
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
