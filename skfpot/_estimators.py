@@ -682,7 +682,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 )
             self.scale_ = float(np.sqrt(var)) if var > 0 else 1.0
         self._warn_identical_rows(identical, {"X": x_classes, "Y": y_classes})
-        self._warn_narrow_target(ssq_x / len(X), ssq_y / len(Y))
+        if not identical["Y"]:  # else warned about as identical rows
+            self._warn_narrow_target(ssq_x / len(X), ssq_y / len(Y))
 
         # No copy of the data: minibatches are standardised from the caller's
         # arrays when drawn; a random row order makes the validation rows a
@@ -1308,7 +1309,8 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return
         ratio = math.sqrt(var_x / var_y)
         warnings.warn(
-            f"X spreads {ratio:.3g} times as widely as Y, and fixed_point_tol "
+            f"X spreads {ratio:.3g} times as widely as Y (root mean square "
+            "deviations, to which far rows count), and fixed_point_tol "
             "is in units of their common scale: the fixed-point solves (the "
             "inverse map, and training's c-transforms) resolve Y's points "
             "only coarsely (on Gaussians, round trips transform("

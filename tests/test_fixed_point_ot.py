@@ -2004,6 +2004,7 @@ def test_two_rows_shrink_fully():
     assert np.abs(ot.transform([[0.0, 1.0], [0.0, 0.1]])).max() < 3
 
 
+@pytest.mark.filterwarnings("ignore:X spreads")  # the outlier's spread: also true
 def test_an_outlier_that_squeezes_the_map_is_flagged_and_named():
     # one row a million units out dominates the common scale and the start's
     # covariances: the map squeezed the other 500 rows onto a point (a
