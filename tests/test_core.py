@@ -583,3 +583,187 @@ def test_lbfgs_scaling_is_measured_in_the_preconditioners_metric():
     )
     assert bool(plain.converged.all()) and bool(scaled.converged.all())
     assert scaled.n_iter.sum() <= 1.5 * plain.n_iter.sum()
+
+
+# Tests of a fourth mutation audit (2026-12-08): each failed with one
+# surviving mutant of core/fixed_point.py.
+def _zero_potential(x, rows):
+    """φ = 0: the fixed point of x = y + ∇φ(x) is y, the residual x − y."""
+    return torch.zeros(len(x), dtype=x.dtype), torch.zeros_like(x)
+
+
+# --------------------------------------------------------------- validation
+@pytest.mark.parametrize("bad", [dict(memory=-1), dict(tol=-1e-6)])
+def test_solver_rejects_negative_memory_and_tolerance(bad):
+    """F01 / F02: ``memory < 0`` and ``tol < 0`` are refused (the message
+    says so); without the check a negative memory silently ran as 1 and a
+    negative tolerance spent max_iter on every row and never converged."""
+    grad_fn, _, _ = _quadratic(3, 0)
+    y = torch.zeros(2, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="max_iter, tol and memory must be >= 0"):
+        solve_c_transform(grad_fn, y, **bad)
+
+
+@pytest.mark.parametrize("method", SOLVERS)
+def test_max_iter_zero_evaluates_the_start_only(method):
+    """F03: ``max_iter=0`` is allowed (">= 0") and returns the start with its
+    residual and value, after one evaluation and no iteration."""
+    grad_fn, _, _ = _quadratic(3, 0)
+    y = torch.randn(
+        5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    x0 = y + 0.5
+    res = solve_c_transform(grad_fn, y, x0=x0, method=method, max_iter=0)
+    assert torch.equal(res.x, x0)
+    assert res.n_iter.tolist() == [0] * 5 and res.n_evals.tolist() == [1] * 5
+    phi, grad = grad_fn(x0, None)
+    torch.testing.assert_close(res.residual, (x0 - y - grad).norm(dim=-1) / 3**0.5)
+    torch.testing.assert_close(res.value, 0.5 * ((x0 - y) ** 2).sum(-1) - phi)
+    assert not res.converged.any()
+
+
+# ------------------------------------------------------ convergence test
+@pytest.mark.parametrize("method", SOLVERS)
+def test_a_residual_equal_to_tol_has_converged(method):
+    """F07 / F08: a sample stops, converged, once ``residual <= tol``, equality
+    included (the documented test). With φ = 0 and d = 1 the start's
+    residual |x0 − y| = 0.5 is exact; tol = 0.5 and, at the exact solution,
+    tol = 0 must both stop at once."""
+    y = torch.tensor([[1.0], [-2.0]], dtype=torch.float64)
+    res = solve_c_transform(_zero_potential, y, x0=y + 0.5, method=method, tol=0.5)
+    assert res.residual.tolist() == [0.5, 0.5]
+    assert res.converged.all() and res.n_iter.tolist() == [0, 0]
+    exact = solve_c_transform(_zero_potential, y, x0=y, method=method, tol=0.0)
+    assert exact.converged.all() and exact.n_iter.tolist() == [0, 0]
+
+
+# --------------------------------------------------------------- safeguards
+@pytest.mark.parametrize("method", SOLVERS)
+def test_a_start_with_an_infinite_residual_is_given_up_at_once(method):
+    """F09: a row whose gradient at the start overflows (infinite residual)
+    cannot be improved by any trial step; the solve gives it up without
+    iterating (n_evals 1), instead of halving the step 34 times for
+    nothing. Other rows are solved as usual."""
+    y = torch.tensor([[1.0, 2.0], [0.5, -1.0]], dtype=torch.float64)
+
+    def grad_fn(x, rows):
+        phi = -0.25 * (x * x).sum(-1)
+        grad = -0.5 * x
+        overflow = (rows == 0) & (x == y[rows]).all(-1)  # row 0's start only
+        return phi, torch.where(overflow[:, None], math.inf, grad)
+
+    res = solve_c_transform(grad_fn, y, method=method, tol=1e-8, max_iter=100)
+    assert res.n_iter[0].item() == 0 and res.n_evals[0].item() == 1
+    assert not res.converged[0] and torch.equal(res.x[0], y[0])
+    assert res.converged[1]
+    torch.testing.assert_close(res.x[1], y[1] / 1.5)
+
+
+@pytest.mark.parametrize("method", SOLVERS)
+def test_a_trial_point_with_a_non_finite_gradient_is_rejected(method):
+    """F14: a trial point where φ is finite but ∇φ is not (an overflowing
+    gradient) must be rejected like one with a non-finite value: the step is
+    halved and the solve goes on to the solution. Accepting it ended the
+    solve there, unconverged, with a NaN residual."""
+    # inner objective ½(x − 1)² + ½x², minimiser 0.5; the preconditioned
+    # first step (P = 0.8) lands at 0.2 (f: 0.5 -> 0.34, accepted by Armijo)
+    # where the gradient is NaN; the halved step lands at 0.6
+    y = torch.tensor([[1.0]], dtype=torch.float64)
+
+    def grad_fn(x, rows):
+        grad = torch.where(x < 0.25, math.nan, -x)
+        return -0.5 * (x * x).sum(-1), grad
+
+    p = torch.tensor([[0.8]], dtype=torch.float64)
+    res = solve_c_transform(
+        grad_fn, y, method=method, preconditioner=p, tol=1e-8, max_iter=100
+    )
+    assert res.converged.all()
+    assert torch.isfinite(res.residual).all()
+    torch.testing.assert_close(res.x, torch.tensor([[0.5]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("step_size", [0.25, 4.0])
+def test_safeguard_gives_up_relative_to_the_first_step(step_size):
+    """F16: the safeguard stops a row once its step falls below 1e-10 of the
+    *first* step (34 halvings whatever ``step_size``), not below 1e-10 in
+    absolute terms (tests/test_core.py checks step_size=1 only, where the
+    two coincide)."""
+    y = torch.randn(
+        4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+
+    def grad_fn(x, rows):  # NaN anywhere but at the start: every trial fails
+        ok = (x == y[rows]).all(-1)
+        nan = torch.tensor(math.nan, dtype=x.dtype)
+        return torch.where(
+            ok, torch.zeros(len(x), dtype=x.dtype), nan
+        ), torch.ones_like(x)
+
+    res = solve_c_transform(
+        grad_fn, y, method="damped", step_size=step_size, max_iter=100
+    )
+    assert res.n_iter.tolist() == [34] * 4
+    assert torch.equal(res.x, y) and not res.converged.any()
+
+
+def test_a_degenerate_carried_curvature_falls_back_to_p():
+    """F19: a carried inverse-Hessian estimate that gives no descent (all
+    zeros, as a float16 cache of tiny curvature rounds to; slope exactly 0)
+    is replaced by P, so the row solves as from scratch. Kept, its zero
+    direction never moved the row (max_iter iterations, unconverged)."""
+    grad_fn, m, c = _quadratic(4, 0)
+    y = torch.randn(
+        6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    exact = torch.linalg.solve(torch.eye(4, dtype=torch.float64) - m, (y + c).T).T
+    h0 = torch.zeros(6, 4, 4, dtype=torch.float64)
+    plain = solve_c_transform(grad_fn, y, method="bfgs", tol=1e-10, max_iter=60)
+    res = solve_c_transform(
+        grad_fn, y, method="bfgs", inverse_hessian=h0, tol=1e-10, max_iter=60
+    )
+    assert res.converged.all()
+    torch.testing.assert_close(res.x, exact, atol=1e-8, rtol=0)
+    assert res.n_iter.tolist() == plain.n_iter.tolist()
+
+
+def test_backtracking_tolerates_absolute_rounding_of_the_potential():
+    """F21: the Armijo test's slack has an absolute floor (``+ 1.0``), so a
+    float32 potential whose value carries rounding of its own terms (here
+    φ = (10 + q) − 10: an absolute error of about 1e-6, as a network's sum
+    of larger terms has) still converges near a small objective. Without
+    the floor every late trial was rejected and the damped solve failed."""
+
+    def grad_fn(x, rows):
+        q = 0.25 * (x * x).sum(-1)
+        return (10.0 + q) - 10.0, 0.5 * x  # x* = 2y
+
+    y = 1e-2 * torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    res = solve_c_transform(grad_fn, y, method="damped", tol=1e-6, max_iter=100)
+    assert res.converged.all()
+    torch.testing.assert_close(res.x, 2 * y, atol=1e-5, rtol=0)
+
+
+def test_relative_curvature_threshold_keeps_near_orthogonal_secants_out():
+    """F17: a secant pair is kept only when sᵀy > 1e-8 |s| |y|, not merely
+    > 0. Inner objective ½a u₁² + huber(u₂) (u = x − y), started deep in the
+    Huber's linear part with u₁ = 1e-9: the first step's y is nearly
+    orthogonal to its s (sᵀy / |s||y| ≈ 1e-9); kept, its ρ ≈ 1e19 threw the
+    next iterate to |x| ≈ 1e19, where the float64 slack swallowed the
+    Armijo test and the residual of the linear part looked converged."""
+    a = 0.5
+    y = torch.tensor([[0.3, -0.2], [1.0, 2.0]], dtype=torch.float64)
+
+    def grad_fn(x, rows):  # φ = ½|u|² − f(u), so ∇f = x − y − ∇φ
+        u = x - y[rows]
+        t = u[:, 1]
+        huber = torch.where(t.abs() <= 1, 0.5 * t**2, t.abs() - 0.5)
+        f = 0.5 * a * u[:, 0] ** 2 + huber
+        grad_f = torch.stack((a * u[:, 0], t.clamp(-1, 1)), -1)
+        return 0.5 * (u * u).sum(-1) - f, u - grad_f
+
+    x0 = y + torch.tensor([1e-9, 20.0], dtype=torch.float64)
+    for method in ("lbfgs", "bfgs"):
+        res = solve_c_transform(grad_fn, y, x0=x0, method=method, tol=1e-8)
+        assert res.converged.all(), method
+        torch.testing.assert_close(res.x, y, atol=1e-8, rtol=0)

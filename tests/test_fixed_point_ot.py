@@ -22,7 +22,7 @@ from skfpot._training import (
     UnpairedBatches,
     UnpairedData,
 )
-from skfpot.core import MLPPotential
+from skfpot.core import FixedPointResult, MLPPotential
 from skfpot.core.losses import forward_map
 from skfpot.datasets import make_gaussian_pair
 from skfpot.metrics import l2_uvp
@@ -2338,3 +2338,280 @@ def test_shrinkage_from_one_percent_on_is_applied():
     sample = np.cov(X.T)
     target = np.trace(sample) / 32 * np.eye(32)
     np.testing.assert_allclose(cov, (1 - shrink) * sample + shrink * target)
+
+
+# Tests of a fourth mutation audit (2026-12-08): each failed with one
+# surviving mutant of _estimators.py.
+
+
+def test_auto_solver_cache_limit_is_inclusive():
+    """E02: "the curvature cache takes at most 256 MiB": a cache of exactly
+    256 MiB (d = 1: 2 bytes a row, 2**27 rows) still takes dense BFGS
+    (tests/test_fixed_point_ot.py checks 16 bytes under and 256 over)."""
+    from skfpot._estimators import _resolve_solver
+
+    assert _resolve_solver("auto", 1, 2**27) == "bfgs"
+    assert _resolve_solver("auto", 1, 2**27 + 1) == "lbfgs"
+
+
+@pytest.mark.parametrize("n, fraction", [(50_000, 0.1), (10_000, 0.5)])
+def test_held_out_rows_are_capped_at_4096_without_classes(n, fraction):
+    """E04: early stopping holds out validation_fraction of each sample, at
+    most 4096 rows (documented; tests/test_class_conditional.py checks the
+    cap for the stratified split only)."""
+    ot = FixedPointOT(validation_fraction=fraction)
+    order, n_valid = ot._split_order(n, np.random.default_rng(0))
+    assert n_valid == 4096
+    assert sorted(order.tolist()) == list(range(n))
+
+
+def _fake_backward(first, second):
+    """A stand-in for ``backward_map``: the affine-start solve (no ``x0``)
+    returns ``first``, the anchored one ``second``, each ``(x value,
+    inner objective, converged)`` for every row."""
+
+    def fake(module, y, classes=None, *, x0=None, **options):
+        x_value, value, converged = first if x0 is None else second
+        n = len(y)
+        return FixedPointResult(
+            x=torch.full_like(y, x_value),
+            value=torch.full((n,), value, dtype=y.dtype, device=y.device),
+            residual=torch.zeros(n, dtype=y.dtype, device=y.device),
+            n_iter=torch.ones(n, dtype=torch.long, device=y.device),
+            n_evals=torch.full((n,), 2, dtype=torch.long, device=y.device),
+            converged=torch.full((n,), converged, device=y.device),
+        )
+
+    return fake
+
+
+@pytest.mark.parametrize(
+    "first, second, winner",
+    [
+        ((1.0, 0.0, True), (2.0, -1.0, True), 2.0),  # both converged: lower wins
+        ((1.0, -1.0, True), (2.0, 0.0, True), 1.0),
+        ((1.0, 0.0, True), (2.0, -1.0, False), 1.0),  # an unconverged one loses
+        ((1.0, -1.0, False), (2.0, 0.0, True), 2.0),  # ... even when lower
+    ],
+)
+def test_anchored_inverse_keeps_the_converged_solve(first, second, winner, monkeypatch):
+    """E07 / E08: of the two backward solves (affine start, anchor start)
+    the one with the lower inner objective wins among the converged ones,
+    and a converged solve always beats an unconverged one: the rows are
+    then reported converged (no warning), so their images must be the
+    converged solve's."""
+    import skfpot._estimators as est
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    assert ot.anchors_ is not None
+    monkeypatch.setattr(est, "backward_map", _fake_backward(first, second))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        out = ot.inverse_transform(Y[:7])
+    expected = ot.mean_source_ + ot.scale_ * winner
+    np.testing.assert_allclose(out, np.broadcast_to(expected, (7, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("late", [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+def test_solve_warning_of_a_short_fit_reads_its_last_step(late):
+    """E10: with fewer than five steps the "last 20 % of training" is the
+    last step (at least one), not every step: a 3-step fit whose last solves
+    all converged does not warn, one whose last solves missed does."""
+    from skorch.callbacks import Callback
+
+    class Rewrite(Callback):
+        def on_train_end(self, net, **kwargs):
+            dict(net.callbacks_)["monitor"].converged_[:] = late
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 1.0
+    params = dict(TINY, max_iter=3, eval_interval=3, early_stopping=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**params, callbacks=[Rewrite()]).fit(X, Y)
+    fired = any("in the last 20% of training" in str(w.message) for w in caught)
+    assert fired is (late[-1] < 1.0)
+
+
+def test_inverse_warning_counts_the_far_rows_among_other_misses():
+    """E14: when solves miss both near the data (too few iterations) and far
+    outside it (float32 rounding), the warning asks for more iterations and
+    says how many of the missed rows lie too far out for that to help."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    d = rng.normal(size=(20, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    far = ot.mean_target_ + 1e5 * ot.scale_ * d
+    near = 3 * rng.normal(size=(200, 3)) + 1.0
+    ot.set_params(fixed_point_max_iter=1)  # near solves miss too
+    with pytest.warns(ConvergenceWarning, match="Increase fixed_point_max_iter") as rec:
+        ot.inverse_transform(np.r_[near, far])
+    message = str(rec[0].message)
+    found = re.search(r"\((\d+) of them lie so far outside the data", message)
+    assert found, message
+    missed = int(re.search(r"\((\d+) of 220\)", message).group(1))
+    assert 0 < int(found.group(1)) <= 20 < missed
+
+
+def test_inverse_misses_from_a_few_thousand_scale_out_are_named_float32s():
+    """E13: a row counts as too far out for float32 once its rounding,
+    eps32 * max|w| (standardised), exceeds half of fixed_point_tol: at 3000
+    scale_ (eps32 * 3000 = 3.6e-4, 3.6 tol) the missed solves are rounding,
+    and the warning says that more iterations do not help (the user guide's
+    d = 2 toy: "the solves failed from 1,000 scale_ out")."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY).fit(X, Y)
+    d = rng.normal(size=(200, 3))
+    d /= np.abs(d).max(axis=1, keepdims=True)  # largest coordinate exactly 1
+    far = ot.mean_target_ + 3000 * ot.scale_ * d
+    with pytest.warns(ConvergenceWarning, match="far outside the data") as rec:
+        ot.inverse_transform(far)
+    assert "Increase fixed_point_max_iter" not in str(rec[0].message)
+
+
+@pytest.mark.parametrize("share, warns", [(0.98, True), (0.995, False)])
+def test_training_solve_warning_fires_from_one_percent_missed(share, warns):
+    """E11: fit warns when more than 1 % of the solves of the last fifth of
+    training missed fixed_point_tol (2 % does, 0.5 % does not)."""
+    from skorch.callbacks import Callback
+
+    class Rewrite(Callback):
+        def on_train_end(self, net, **kwargs):
+            converged = dict(net.callbacks_)["monitor"].converged_
+            converged[:] = [share] * len(converged)
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FixedPointOT(**TINY, early_stopping=False, callbacks=[Rewrite()]).fit(X, Y)
+    fired = [str(w.message) for w in caught if "last 20% of training" in str(w.message)]
+    assert bool(fired) is warns
+    if warns:
+        assert fired[0].startswith("2.0% of the fixed-point solves")
+
+
+def test_a_class_with_as_many_training_rows_as_features_is_named():
+    """E18: d training rows in d dimensions leave the sample covariance
+    singular (rank d − 1 once centred), so a broken map of that class names
+    the few rows as the likely cause, as it does for fewer rows
+    (tests/test_fixed_point_ot.py checks 3 rows in 4 dimensions)."""
+    from skorch.callbacks import Callback
+
+    from skfpot import ClassConditionalFixedPointOT
+
+    class Wreck(Callback):  # the suite's ``wreck`` fixture
+        def on_train_end(self, net, **kwargs):
+            with torch.no_grad():
+                for p in net.module_.parameters():
+                    p.mul_(30.0)
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 4)), rng.normal(size=(100, 4)) + 1.0
+    a = np.r_[np.zeros(95, int), np.ones(5, int)]  # class 1: 5 rows, 1 held out
+    b = np.r_[np.zeros(50, int), np.ones(50, int)]
+    ot = ClassConditionalFixedPointOT(
+        **TINY, validation_fraction=0.25, callbacks=[("wreck", Wreck())]
+    )
+    with pytest.warns(
+        ConvergenceWarning, match="4 training rows of X of class 1 in 4 dimensions"
+    ):
+        ot.fit(X, Y, x_classes=a, y_classes=b)
+
+
+def test_a_collapse_found_by_early_stopping_is_reported_once():
+    """E21: when early stopping's final comparison finds the trained weights
+    collapsed (held-out dual far below the start's), fit warns that training
+    made the map worse, and not, in addition, that it "did not improve the
+    map" (the milder UserWarning for a start that is merely better)."""
+    from skorch.callbacks import Callback
+
+    class Shift(Callback):  # at the last step, shift the map by 2 (std units)
+        def on_batch_end(self, net, training=False, **kwargs):
+            monitor = dict(net.callbacks_)["monitor"]
+            if training and monitor.step_ == net.iterator_train__max_steps:
+                with torch.no_grad():
+                    net.module_.linear.add_(torch.tensor([2.0, 0.0]))
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 1.0
+    params = dict(TINY, max_iter=10, callbacks=[Shift()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ot = FixedPointOT(**params).fit(X, Y)
+    messages = [str(w.message) for w in caught]
+    assert ot.kept_start_
+    assert any(m.startswith("training made the map worse") for m in messages)
+    assert not [m for m in messages if "did not improve the map" in m], messages
+
+
+def test_one_inverse_anchor_is_kept():
+    """E38: ``inverse_anchors=1`` keeps one training row (and its image) for
+    the second start; only 0 keeps none."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    ot = FixedPointOT(**TINY, inverse_anchors=1).fit(X, Y)
+    assert ot.anchors_.shape == ot.anchor_images_.shape == (1, 3)
+    np.testing.assert_allclose(
+        ot.inverse_transform(ot.transform(X[:5])), X[:5], atol=1e-3
+    )
+
+
+def test_a_tolerance_at_float32s_reach_is_not_blamed():
+    """E26: only a fixed_point_tol *below* what float32 solves reach (1e-7)
+    is named as the cause of missed solves; at 1e-7 itself (which
+    ``_miss_advice`` also treats as reachable) starved solves are told to
+    get more iterations."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    starved = dict(fixed_point_solver="damped", fixed_point_max_iter=1)
+    ot = FixedPointOT(**TINY, **starved, early_stopping=False, fixed_point_tol=1e-7)
+    with pytest.warns(ConvergenceWarning, match="in the last 20% of training") as rec:
+        ot.fit(X, 3.0 * Y)
+    messages = [str(w.message) for w in rec]
+    assert any("Increase fixed_point_max_iter" in m for m in messages), messages
+    assert not any("below what the float32 solves" in m for m in messages)
+
+
+@pytest.mark.parametrize("sizes", [(8, True), (False,)])
+def test_boolean_hidden_layer_sizes_are_refused(sizes):
+    """E29: booleans are not layer widths (``True`` would silently build a
+    1-unit layer); they are refused like 0 or -1."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 1.0
+    with pytest.raises(ValueError, match="sequence of positive integers"):
+        FixedPointOT(**{**TINY, "hidden_layer_sizes": sizes}).fit(X, Y)
+
+
+def test_dense_bfgs_inverse_bounds_its_curvature_memory(monkeypatch):
+    """E36: with ``fixed_point_solver="bfgs"`` every backward solve holds a
+    d × d float32 matrix per row, so inverse_transform solves at most
+    2**24 / d² rows at once (64 MiB of matrices): 4096 rows at d = 64,
+    not the 8192-row chunks of the other solvers."""
+    import skfpot._estimators as est
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(80, 64)), rng.normal(size=(80, 64)) + 1.0
+    params = dict(TINY, max_iter=2, inverse_anchors=0, early_stopping=False)
+    ot = FixedPointOT(**params, fixed_point_solver="bfgs").fit(X, Y)
+    sizes = []
+
+    def spy(module, y, classes=None, *, x0=None, **options):
+        sizes.append(len(y))
+        n = len(y)
+        return FixedPointResult(
+            x=y.clone(),
+            value=torch.zeros(n),
+            residual=torch.zeros(n),
+            n_iter=torch.zeros(n, dtype=torch.long),
+            n_evals=torch.ones(n, dtype=torch.long),
+            converged=torch.ones(n, dtype=torch.bool),
+        )
+
+    monkeypatch.setattr(est, "backward_map", spy)
+    ot.inverse_transform(np.zeros((10_000, 64)))
+    assert sum(sizes) == 10_000 and max(sizes) <= 2**24 // 64**2
