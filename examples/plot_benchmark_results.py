@@ -234,8 +234,9 @@ plt.show()
 # (the machine is recorded there; one torch thread, two at Mix3toMix10 d = 16:
 # the ``threads`` column above). The settings, and so the number of steps,
 # differ between dimensions on Mix3toMix10 (``RECIPES``). The Gaussian rows
-# of b15ffcb ran while other work shared the two cores: their times are up
-# to 3-4 times those of an idle machine (``docs/benchmarks.md``).
+# of b15ffcb ran while other work shared the two cores: their times are
+# 1.3-5.1 times (median 3.4) those of the same runs at 2fa97fd
+# (``docs/benchmarks.md``).
 timed = results.dropna(subset=["fit_seconds"])
 if not timed.empty:
     fig, axes = plt.subplots(1, 2, figsize=(13, 4), layout="constrained")
