@@ -1175,8 +1175,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """A random row order and the number of validation rows (a prefix).
 
         With ``classes`` (codes), the held-out rows are stratified: class
-        ``k`` gives ``quota[k]`` rows (by default :meth:`_class_quota` of
-        these classes alone; ``fit`` passes :meth:`_validation_quotas`, which
+        ``k`` gives ``quota[k]`` rows (:meth:`_validation_quotas`, which
         pairs the two samples)."""
         order = rng.permutation(n).astype(_index_dtype(n))
         if not self.early_stopping:
@@ -1185,11 +1184,7 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_valid = min(_MAX_VALIDATION, max(1, int(self.validation_fraction * n)))
         if classes is None:
             return order, min(n_valid, n - 1)
-        counts = np.bincount(classes)
-        if quota is None:
-            quota = self._class_quota(counts)
-            if quota.sum() == 0:
-                quota[np.argmax(counts)] = 1
+        counts = np.bincount(classes, minlength=len(quota))
         # the first quota[k] rows of class k in the random order are held out
         codes = classes[order]
         by_class = np.argsort(codes, kind="stable")
@@ -1537,11 +1532,11 @@ class _BaseFixedPointOT(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             rows = slice(i, i + chunk)
             k_rows = None if classes is None else classes[rows]
             z = A[rows]
-            if not np.isfinite(z).all():  # checked unless assume_finite
-                raise ValueError("the input contains NaN or infinity")
             if means is not None:
                 z = self._standardise(z, means, k_rows)
             if z.size and not np.abs(z).max() <= _float32_reach(z.shape[1]):
+                if not np.isfinite(A[rows]).all():  # checked unless assume_finite
+                    raise ValueError("the input contains NaN or infinity")
                 raise ValueError(
                     "the input lies too far from the training data: in the "
                     "standardised units the network works in, some values "

@@ -91,7 +91,9 @@ def test_held_out_rows_are_stratified_by_class(counts, expected):
     classes = np.repeat(np.arange(len(counts)), counts)
     np.random.default_rng(0).shuffle(classes)
     ot = ClassConditionalFixedPointOT(validation_fraction=0.1)
-    order, n_valid = ot._split_order(len(classes), np.random.default_rng(1), classes)
+    quota = ot._validation_quotas(classes, classes)[0][0]  # alike on both sides
+    rng = np.random.default_rng(1)
+    order, n_valid = ot._split_order(len(classes), rng, classes, quota)
     assert sorted(order.tolist()) == list(range(len(classes)))
     held = np.bincount(classes[order[:n_valid]], minlength=len(counts))
     if expected is None:
